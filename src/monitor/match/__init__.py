@@ -1,0 +1,1 @@
+"""Matching claims with articles: retrieval of evidence sentences and a stance model."""

@@ -1,0 +1,146 @@
+"""Stage 2 of the stance model: a fine-tuned MiniLM cross-encoder, run with onnxruntime.
+
+Input is (claim, evidence text) where the evidence is the article sentences closest to the claim
+(`retrieval.evidence_text`); output is the probability of agree / disagree / discuss. Training lives in
+`crossencoder_train.py` (torch, the optional `train` extra); this module needs no torch.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Encoding, Tokenizer
+
+from monitor.errors import ModelError
+
+MODEL_DIR = Path(__file__).resolve().parent / "model"
+ONNX_FILE = "stance.onnx"
+TOKENIZER_FILE = "stance_tokenizer.json"
+CARD_FILE = "stance.json"
+LABELS: tuple[str, ...] = ("agree", "disagree", "discuss")
+INPUT_NAMES: tuple[str, ...] = ("input_ids", "attention_mask", "token_type_ids")
+# A token covers at least one character of text, so cutting each text at this many characters per
+# token of max_length never changes the encoding, and keeps a 200,000-word article cheap to tokenize.
+CHARS_PER_TOKEN = 24
+
+
+def load_tokenizer(path: Path, max_length: int) -> Tokenizer:
+    """Read a tokenizers-format file and set pair truncation (longest side first) and padding."""
+    try:
+        tokenizer = Tokenizer.from_file(str(path))
+    except Exception as exc:  # the tokenizers library raises a bare Exception on bad files
+        raise ModelError(f"{path}: cannot read tokenizer: {exc}") from exc
+    # Longest-first trims the evidence before the (short) claim, so the claim survives whole.
+    tokenizer.enable_truncation(max_length, strategy="longest_first")
+    tokenizer.no_padding()
+    return tokenizer
+
+
+def _cut(text: str, max_length: int) -> str:
+    return text[: max_length * CHARS_PER_TOKEN]
+
+
+def tokenize_pairs(
+    tokenizer: Tokenizer, pairs: Sequence[tuple[str, str]], max_length: int
+) -> list[Encoding]:
+    """Encode (claim, evidence) pairs as [CLS] claim [SEP] evidence [SEP], truncated, unpadded."""
+    cut = [(_cut(claim, max_length), _cut(evidence, max_length)) for claim, evidence in pairs]
+    return list(tokenizer.encode_batch(cut))
+
+
+def pad_encodings(encodings: Sequence[Encoding]) -> dict[str, np.ndarray]:
+    """Stack encodings into int64 arrays padded to the longest one (pad id 0, mask 0)."""
+    width = max((len(encoding.ids) for encoding in encodings), default=1)
+    shape = (len(encodings), width)
+    arrays = {name: np.zeros(shape, dtype=np.int64) for name in INPUT_NAMES}
+    for row, encoding in enumerate(encodings):
+        size = len(encoding.ids)
+        arrays["input_ids"][row, :size] = encoding.ids
+        arrays["attention_mask"][row, :size] = encoding.attention_mask
+        arrays["token_type_ids"][row, :size] = encoding.type_ids
+    return arrays
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax, stable for large logits."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    result: np.ndarray = exp / exp.sum(axis=1, keepdims=True)
+    return result
+
+
+def _read_card(path: Path) -> dict[str, Any]:
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read model card: {exc.strerror or exc}") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{path}: model card is not valid JSON: {exc}") from exc
+    if not isinstance(card, dict):
+        raise ModelError(f"{path}: model card is not a JSON object")
+    if tuple(card.get("labels", ())) != LABELS:
+        raise ModelError(f"{path}: labels must be {list(LABELS)}, found {card.get('labels')!r}")
+    max_length = card.get("max_length")
+    if not isinstance(max_length, int) or not 8 <= max_length <= 512:
+        raise ModelError(f"{path}: max_length must be an integer in 8..512, found {max_length!r}")
+    return card
+
+
+def _open_session(path: Path, threads: int) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    try:
+        session = ort.InferenceSession(
+            str(path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+    except Exception as exc:  # onnxruntime raises its own unexported error classes
+        raise ModelError(f"{path}: cannot load ONNX model: {exc}") from exc
+    names = {item.name for item in session.get_inputs()}
+    if names != set(INPUT_NAMES):
+        raise ModelError(f"{path}: model inputs are {sorted(names)}, expected {list(INPUT_NAMES)}")
+    return session
+
+
+@dataclass(frozen=True, slots=True)
+class CrossEncoder:
+    """The loaded stance cross-encoder: tokenizer, ONNX session and its model card."""
+
+    session: ort.InferenceSession
+    tokenizer: Tokenizer
+    max_length: int
+    card: dict[str, Any]
+
+    @classmethod
+    def load(cls, model_dir: Path = MODEL_DIR, threads: int = 0) -> CrossEncoder:
+        """Load `stance.onnx`, `stance_tokenizer.json` and `stance.json` from a folder."""
+        for name in (ONNX_FILE, TOKENIZER_FILE, CARD_FILE):
+            if not (model_dir / name).is_file():
+                raise ModelError(f"{model_dir / name}: model file missing")
+        card = _read_card(model_dir / CARD_FILE)
+        max_length = int(card["max_length"])
+        tokenizer = load_tokenizer(model_dir / TOKENIZER_FILE, max_length)
+        session = _open_session(model_dir / ONNX_FILE, threads)
+        return cls(session, tokenizer, max_length, card)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return LABELS
+
+    def predict_proba(self, pairs: Sequence[tuple[str, str]], batch_size: int = 16) -> np.ndarray:
+        """Probabilities (n, 3) over agree / disagree / discuss for (claim, evidence) pairs."""
+        result = np.zeros((len(pairs), len(LABELS)), dtype=np.float32)
+        # Batches of similar length waste little on padding; memory stays one batch at a time.
+        order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
+        for start in range(0, len(order), max(batch_size, 1)):
+            chunk = order[start : start + max(batch_size, 1)]
+            encodings = tokenize_pairs(self.tokenizer, [pairs[i] for i in chunk], self.max_length)
+            logits = self.session.run(["logits"], pad_encodings(encodings))[0]
+            result[chunk] = softmax(np.asarray(logits, dtype=np.float32))
+        return result
