@@ -100,6 +100,14 @@ class DigestConfig(_Model):
     subject: str = "claim-monitor digest"
     outbox: str = "var/outbox"
 
+    @field_validator("time", mode="before")
+    @classmethod
+    def _sexagesimal(cls, value: object) -> object:
+        # YAML 1.1 reads an unquoted 07:30 as the base-60 integer 450.
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+            return f"{value // 60:02d}:{value % 60:02d}"
+        return value
+
     @field_validator("time")
     @classmethod
     def _clock(cls, value: str) -> str:
