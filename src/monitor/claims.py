@@ -53,7 +53,7 @@ class _TextParser(HTMLParser):
             self._flush()
         if tag in _SKIPPED_TAGS and self._skip_depth:
             self._skip_depth -= 1
-        if tag in self._open and self._open[tag]:
+        if self._open.get(tag):
             self._open[tag] -= 1
         if tag == "h1" and self.first_h1:
             self._h1_done = True
@@ -197,9 +197,8 @@ def _is_boundary(text: str, end: int) -> bool:
         return not next_word[0].isdigit()
     if _ACRONYM.search(token) or bare in _SUFFIXES:
         return next_word.lower() in _OPENERS
-    if len(bare) == 1 and bare.isalpha() and token[0].isupper():
-        return False  # an initial, as in "J. Smith"
-    return True
+    # A single capital letter is an initial, as in "J. Smith".
+    return not (len(bare) == 1 and bare.isalpha() and token[0].isupper())
 
 
 def split_sentences(text: str) -> list[str]:
@@ -221,9 +220,10 @@ def split_sentences(text: str) -> list[str]:
 # --- which sentences are checkable ---------------------------------------------------------------
 
 _BOILERPLATE = re.compile(
-    r"^\d+\s*(?:min|mins|minute|minutes)\s+read\b|^(?:read more|related|advertisement|subscribe|"
-    r"sign up|follow us|share this|click here|photo|image|credit|picture|watch)\b|all rights reserved"
-    r"|©|\(c\)\s*\d{4}|cookies?\b.*\bconsent",
+    r"^\d+\s*(?:min|mins|minute|minutes)\s+read\b"
+    r"|^(?:read more|related|advertisement|subscribe|sign up|follow us|share this|click here"
+    r"|photo|image|credit|picture|watch)\b"
+    r"|all rights reserved|©|\(c\)\s*\d{4}|cookies?\b.*\bconsent",
     re.IGNORECASE,
 )
 _CREDIT = re.compile(r"\[[^\]]{1,40}\]\s*$|\((?:photo|image|picture)[^)]*\)\s*$", re.IGNORECASE)
@@ -286,9 +286,9 @@ def normalise_claim_text(text: str) -> str:
 
 def claim_id(text: str) -> str:
     """A stable id: the first 12 hex digits of the SHA-1 of the normalised sentence."""
-    return hashlib.sha1(normalise_claim_text(text).encode("utf-8"), usedforsecurity=False).hexdigest()[
-        :12
-    ]
+    return hashlib.sha1(
+        normalise_claim_text(text).encode("utf-8"), usedforsecurity=False
+    ).hexdigest()[:12]
 
 
 def _units(body: str) -> Iterable[str]:
@@ -342,7 +342,7 @@ def pinned_claims(texts: Sequence[str]) -> list[Claim]:
 
 
 def load_claims(seeds_dir: Path, pinned: Sequence[str]) -> list[Claim]:
-    """Claims of every seed in `seeds_dir` (sorted by name), then the pinned ones, without repeats."""
+    """Claims of every seed in `seeds_dir` (by file name), then the pinned ones, without repeats."""
     if not seeds_dir.is_dir():
         raise ConfigError(str(seeds_dir), "seeds folder not found")
     seeds = sorted(
