@@ -97,7 +97,9 @@ def group_findings(findings: Sequence[Finding]) -> list[ClaimSection]:
         by_claim.setdefault(finding.claim_id, []).append(finding)
     sections = []
     for claim_id, group in by_claim.items():
-        ordered = sorted(group, key=lambda f: (f.stance != "contradicts", -f.confidence, f.headline))
+        ordered = sorted(
+            group, key=lambda f: (f.stance != "contradicts", -f.confidence, f.headline)
+        )
         sections.append(
             ClaimSection(claim_id, group[0].claim_text, tuple(_item(f) for f in ordered))
         )
@@ -204,7 +206,6 @@ def send_smtp(
             server=where,
             refused=",".join(sorted(refused)),
         )
-    log_event("digest.sent", server=where, message_id=message["Message-ID"])
 
 
 def _quit(client: smtplib.SMTP) -> None:
@@ -234,5 +235,4 @@ def write_outbox(message: EmailMessage, folder: Path, now: datetime) -> Path:
         if temporary is not None:
             temporary.unlink(missing_ok=True)
         raise DeliveryError(f"outbox {folder}: {exc.strerror or exc}") from exc
-    log_event("digest.written", path=target)
     return target

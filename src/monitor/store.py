@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from alembic import command
 from alembic.config import Config
@@ -45,7 +45,16 @@ from sqlalchemy.orm import (
     sessionmaker,
 )
 
-from monitor.types import Article, Claim, Entry, FeedResponse, FeedSource, FeedState, Finding, Stance
+from monitor.types import (
+    Article,
+    Claim,
+    Entry,
+    FeedResponse,
+    FeedSource,
+    FeedState,
+    Finding,
+    Stance,
+)
 
 ArticleStatus = Literal["pending", "matched", "skipped", "failed"]
 REMOVED_FROM_CONFIG = "removed from config"
@@ -74,7 +83,11 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UtcDateTime, float: Float, list[str]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UtcDateTime,
+        float: Float,
+        list[str]: JSON,
+    }
 
 
 class FeedRow(Base):
@@ -483,21 +496,23 @@ class Store:
     def record_article(
         self,
         article_id: int,
-        article: Article,
+        article: Article | None,
         status: ArticleStatus,
         reason: str | None,
         now: datetime,
     ) -> None:
-        """Record what processing made of an article: its text, metadata and outcome."""
+        """Record what processing made of an article (None when no text was had) and the outcome."""
         with self._session() as session:
             row = session.get_one(ArticleRow, article_id)
+            row.status, row.status_reason, row.processed_at = status, reason, now
+            if article is None:
+                return
             row.title = article.title or row.title
             row.text = article.text
             row.outlet = article.site_name
             row.published = article.published or row.published
             row.text_source = article.text_source
             row.language = article.language
-            row.status, row.status_reason, row.processed_at = status, reason, now
 
     # -- claims and findings --------------------------------------------------------------------
 
@@ -511,7 +526,9 @@ class Store:
                 if claim is not None:
                     row.text, row.source = claim.text, claim.source
             for claim in wanted.values():
-                session.add(ClaimRow(id=claim.id, text=claim.text, source=claim.source, active=True))
+                session.add(
+                    ClaimRow(id=claim.id, text=claim.text, source=claim.source, active=True)
+                )
 
     def claims(self) -> list[Claim]:
         """The active claims, by id."""
@@ -527,7 +544,9 @@ class Store:
             return None
         with self._session() as session:
             if session.get(ClaimRow, claim.id) is None:
-                session.add(ClaimRow(id=claim.id, text=claim.text, source=claim.source, active=True))
+                session.add(
+                    ClaimRow(id=claim.id, text=claim.text, source=claim.source, active=True)
+                )
                 session.flush()
             values: dict[str, Any] = {
                 "claim_id": claim.id,
@@ -536,10 +555,10 @@ class Store:
                 "confidence": stance.confidence,
                 "evidence": list(stance.evidence),
             }
-            _insert_once(session, RelationRow, {**values, "created_at": now})
+            _insert_once(session, "relations", {**values, "created_at": now})
             if stance.label not in FINDING_STANCES or stance.confidence < threshold:
                 return None
-            finding_id = _insert_once(session, FindingRow, {**values, "found_at": now})
+            finding_id = _insert_once(session, "findings", {**values, "found_at": now})
             if finding_id is None:
                 return None
             return _finding(
@@ -636,22 +655,23 @@ class Store:
         return counts
 
 
-def _insert_once(session: Session, model: type[Base], values: dict[str, Any]) -> int | None:
-    """Insert a row unless its unique key exists; the new id, or None when it was there."""
-    table = model.__table__
+def _insert_once(session: Session, table_name: str, values: dict[str, Any]) -> int | None:
+    """Insert a (claim, article) row unless one exists; the new id, or None when it was there."""
+    table = Base.metadata.tables[table_name]
     dialect = session.get_bind().dialect.name
-    keys = ["claim_id", "article_id"]
     if dialect in ("sqlite", "postgresql"):
         module: Any = sqlite if dialect == "sqlite" else postgresql
         statement = (
             module.insert(table)
             .values(values)
-            .on_conflict_do_nothing(index_elements=keys)
+            .on_conflict_do_nothing(index_elements=["claim_id", "article_id"])
             .returning(table.c.id)
         )
-        return session.scalar(statement)
-    try:
-        with session.begin_nested():
-            return session.scalar(insert(table).values(values).returning(table.c.id))
-    except IntegrityError:
-        return None
+        new_id = session.scalar(statement)
+    else:
+        try:
+            with session.begin_nested():
+                new_id = session.scalar(insert(table).values(values).returning(table.c.id))
+        except IntegrityError:
+            new_id = None
+    return None if new_id is None else int(new_id)

@@ -87,7 +87,10 @@ def _stance_columns() -> list[sa.Column[object]]:
     return [
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column(
-            "claim_id", sa.String(64), sa.ForeignKey("claims.id", ondelete="CASCADE"), nullable=False
+            "claim_id",
+            sa.String(64),
+            sa.ForeignKey("claims.id", ondelete="CASCADE"),
+            nullable=False,
         ),
         sa.Column(
             "article_id",
