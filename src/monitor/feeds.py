@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 from xml.etree import ElementTree
 
 import feedparser
@@ -25,20 +25,15 @@ from monitor.http import fetch
 from monitor.logs import log_event
 from monitor.types import Entry, FeedResponse, FeedSource, FeedState
 
+# Query parameters that only tell the publisher where a click came from (utm_* besides).
 TRACKING_PARAMS = frozenset(
-    {
-        "fbclid",
-        "gclid",
-        "dclid",
-        "msclkid",
-        "mc_cid",
-        "mc_eid",
-        "igshid",
-        "yclid",
-        "_ga",
-        "ref",
-        "ref_src",
-    }
+    {"fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid", "_ga"}  # ad and click ids
+    | {"mc_cid", "mc_eid"}  # Mailchimp
+    | {"ref", "ref_src"}  # referrers
+)
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8"
 )
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 RETRY_AFTER_STATUSES = frozenset({429, 503})
@@ -55,7 +50,7 @@ def poll_feed(
     client: httpx.Client, state: FeedState, *, max_bytes: int, now: datetime
 ) -> FeedResponse:
     """Fetch a feed with a conditional GET and turn the answer into a FeedResponse."""
-    request_headers = {}
+    request_headers = {"Accept": FEED_ACCEPT}
     if state.etag:
         request_headers["If-None-Match"] = state.etag
     if state.last_modified:
@@ -69,12 +64,15 @@ def poll_feed(
     common: dict[str, Any] = {
         "feed_url": state.feed_url,
         "status": status,
-        "etag": response.headers.get("etag") or state.etag,
-        "last_modified": response.headers.get("last-modified") or state.last_modified,
+        "etag": response.headers.get("etag") or None,
+        "last_modified": response.headers.get("last-modified") or None,
         "new_feed_url": response.permanent_redirect,
         "elapsed_ms": response.elapsed_ms,
     }
     if status == 304:
+        # A 304 may omit the validators; the ones we sent still hold.
+        common["etag"] = common["etag"] or state.etag
+        common["last_modified"] = common["last_modified"] or state.last_modified
         return FeedResponse(not_modified=True, entries=(), **common)
     if status == 410:
         return FeedResponse(not_modified=False, entries=(), gone=True, **common)
@@ -84,7 +82,9 @@ def poll_feed(
     if not 200 <= status < 300:
         raise FeedError(state.feed_url, f"HTTP {status}", status)
     parse_headers = dict(response.headers)
-    parse_headers.setdefault("content-location", response.final_url)
+    parse_headers["content-location"] = base_url(
+        response.final_url, response.headers.get("content-location")
+    )
     title, entries, bozo, bozo_reason = parse_feed(state.feed_url, response.body, parse_headers)
     return FeedResponse(
         not_modified=False,
@@ -96,12 +96,21 @@ def poll_feed(
     )
 
 
+def base_url(feed_url: str, content_location: str | None) -> str:
+    """The base for relative links: an http(s) Content-Location, else the feed's own URL."""
+    if content_location and content_location.strip():
+        joined = urljoin(feed_url, content_location.strip())
+        if urlsplit(joined).scheme in ("http", "https"):
+            return joined
+    return feed_url
+
+
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
     """Seconds to wait from a Retry-After header (seconds or an HTTP-date), or None."""
     if value is None or not value.strip():
         return None
     text = value.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return float(text)
     try:
         when = parsedate_to_datetime(text)
@@ -123,15 +132,26 @@ def parse_feed(
         raise FeedError(feed_url, "not a feed: empty body")
     response_headers = {name.lower(): value for name, value in headers.items()}
     # Relative links resolve against the feed's own URL unless the server named another base.
-    response_headers.setdefault("content-location", feed_url)
+    response_headers["content-location"] = base_url(
+        feed_url, response_headers.get("content-location")
+    )
     result = feedparser.parse(io.BytesIO(body), response_headers=response_headers)
-    if not result.get("version") and not result.entries:
-        raise FeedError(feed_url, _not_a_feed_reason(body, response_headers))
+    # An HTML page parses as a versionless "feed" with neither entries nor a title.
+    if not (result.get("version") or result.entries or result.feed.get("title")):
+        reason = _not_a_feed_reason(body, response_headers)
+        alternates = [
+            link.get("href")
+            for link in result.feed.get("links", ())
+            if link.get("rel") == "alternate" and "xml" in (link.get("type") or "")
+        ]
+        if alternates:
+            reason += f" (the page names a feed: {alternates[0]})"
+        raise FeedError(feed_url, reason)
     entries = tuple(_entry_from(feed_url, raw) for raw in result.entries)
     title = _text_of(result.feed.get("title_detail")) or None
     bozo = bool(result.get("bozo"))
-    reason = _bozo_reason(result.get("bozo_exception")) if bozo else None
-    return title, entries, bozo, reason
+    bozo_reason = _bozo_reason(result.get("bozo_exception")) if bozo else None
+    return title, entries, bozo, bozo_reason
 
 
 def _not_a_feed_reason(body: bytes, headers: dict[str, str]) -> str:
@@ -141,7 +161,7 @@ def _not_a_feed_reason(body: bytes, headers: dict[str, str]) -> str:
         return f"not a feed: got {content_type or 'text/html'} page"
     if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return f"not a feed: got binary data ({content_type or 'no content type'})"
-    return f"not a feed: no RSS, Atom or RDF document in {content_type or 'the body'}"
+    return f"not a feed: no RSS, Atom or RDF content (got {content_type or 'no content type'})"
 
 
 def _bozo_reason(exc: object) -> str:

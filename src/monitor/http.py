@@ -19,6 +19,7 @@ PERMANENT_REDIRECT_STATUSES = frozenset({301, 308})
 METADATA_ADDRESSES = frozenset(
     {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
 )
+_NAT64_PREFIX = ipaddress.ip_network("64:ff9b::/96")
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -49,8 +50,13 @@ def resolve_host(host: str, port: int) -> list[str]:
 
 def is_public_address(address: IPAddress) -> bool:
     """False for private, loopback, link-local, reserved, multicast and metadata addresses."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return is_public_address(address.ipv4_mapped)
+    if isinstance(address, ipaddress.IPv6Address):
+        # IPv6 forms that carry an IPv4 address are judged by that address.
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is None and address in _NAT64_PREFIX:
+            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if embedded is not None:
+            return is_public_address(embedded)
     return address.is_global and not (
         address in METADATA_ADDRESSES
         or address.is_private
@@ -93,21 +99,45 @@ def check_public_url(url: str) -> None:
             raise FetchError(url, f"refused: {host} resolves to non-public address {address}")
 
 
-def _read_capped(
-    response: httpx.Response, url: str, max_bytes: int, deadline: float | None
-) -> bytes:
-    """The decoded body, or FetchError once it passes `max_bytes` or the deadline."""
+@dataclass(frozen=True, slots=True)
+class _Limits:
+    """What one fetch may spend: body bytes, and wall time when a total is set."""
+
+    max_bytes: int
+    total_timeout: float | None
+    deadline: float | None
+
+    def passed(self) -> bool:
+        return self.deadline is not None and time.monotonic() > self.deadline
+
+    def total_reason(self) -> str:
+        return f"timed out: total time limit of {self.total_timeout:.3g}s passed"
+
+    def hop_timeout(self, timeout: httpx.Timeout) -> httpx.Timeout:
+        """The client's timeout, shortened to the time left when that is less."""
+        if self.deadline is None:
+            return timeout
+        left = max(self.deadline - time.monotonic(), 0.001)
+        return httpx.Timeout(
+            min(timeout.read or left, left), connect=min(timeout.connect or left, left)
+        )
+
+
+def _read_capped(response: httpx.Response, url: str, limits: _Limits) -> bytes:
+    """The decoded body, or FetchError once it passes the byte cap or the deadline."""
     declared = response.headers.get("content-length", "")
-    if declared.strip().isdigit() and int(declared) > max_bytes:
-        raise FetchError(url, f"too large: Content-Length {int(declared)} > {max_bytes} bytes")
+    if declared.strip().isdigit() and int(declared) > limits.max_bytes:
+        raise FetchError(
+            url, f"too large: Content-Length {int(declared)} > {limits.max_bytes} bytes"
+        )
     chunks: list[bytes] = []
     size = 0
     for chunk in response.iter_bytes():
         size += len(chunk)
-        if size > max_bytes:
-            raise FetchError(url, f"too large: body passed {max_bytes} bytes")
-        if deadline is not None and time.monotonic() > deadline:
-            raise FetchError(url, "timed out: total time limit passed while reading the body")
+        if size > limits.max_bytes:
+            raise FetchError(url, f"too large: body passed {limits.max_bytes} bytes")
+        if limits.passed():
+            raise FetchError(url, limits.total_reason())
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -126,29 +156,19 @@ def _timeout_reason(timeout: httpx.Timeout, exc: httpx.TimeoutException) -> str:
 
 
 def _request_once(
-    client: httpx.Client,
-    url: str,
-    headers: dict[str, str] | None,
-    max_bytes: int,
-    deadline: float | None,
+    client: httpx.Client, url: str, headers: dict[str, str] | None, limits: _Limits
 ) -> _Hop:
     """One GET; a redirect's body is not read."""
-    timeout = client.timeout
-    if deadline is not None:
-        left = max(deadline - time.monotonic(), 0.001)
-        timeout = httpx.Timeout(
-            min(timeout.read or left, left),
-            connect=min(timeout.connect or left, left),
-        )
+    timeout = limits.hop_timeout(client.timeout)
     try:
         with client.stream("GET", url, headers=headers, timeout=timeout) as response:
             lower = {name.lower(): value for name, value in response.headers.items()}
             if response.status_code in REDIRECT_STATUSES and "location" in lower:
                 return _Hop(response.status_code, lower, b"")
-            body = _read_capped(response, url, max_bytes, deadline)
-            return _Hop(response.status_code, lower, body)
+            return _Hop(response.status_code, lower, _read_capped(response, url, limits))
     except httpx.TimeoutException as exc:
-        raise FetchError(url, _timeout_reason(timeout, exc)) from exc
+        reason = limits.total_reason() if limits.passed() else _timeout_reason(timeout, exc)
+        raise FetchError(url, reason) from exc
     except httpx.ConnectError as exc:
         raise FetchError(url, f"connection failed: {exc}") from exc
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
@@ -168,15 +188,16 @@ def fetch(
     """GET `url`, following up to `max_redirects` redirects; non-2xx statuses are returned."""
     started = time.monotonic()
     deadline = None if total_timeout is None else started + total_timeout
+    limits = _Limits(max_bytes, total_timeout, deadline)
     current = url
     every_hop_permanent = True
     for hops in range(max_redirects + 1):
         _split_http_url(current)
         if not allow_private:
             check_public_url(current)
-        if deadline is not None and time.monotonic() > deadline:
-            raise FetchError(current, f"timed out: total time limit of {total_timeout}s passed")
-        hop = _request_once(client, current, headers, max_bytes, deadline)
+        if limits.passed():
+            raise FetchError(current, limits.total_reason())
+        hop = _request_once(client, current, headers, limits)
         if hop.status not in REDIRECT_STATUSES or "location" not in hop.headers:
             return HttpResponse(
                 url=url,

@@ -10,7 +10,7 @@ import logging
 import random
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -134,7 +134,7 @@ class Pipeline:
             log_event("feed.gone", logging.WARNING, feed=state.feed_url, status=response.status)
         if response.bozo:
             log_event("feed.malformed", feed=state.feed_url, reason=response.bozo_reason)
-        new, gated_out, outcomes = self._take_entries(response.entries, now)
+        new, gated_out, outcomes = self._take_entries(response.entries, response.title, now)
         findings = sum(len(outcome.findings) for outcome in outcomes)
         log_event(
             "feed.polled",
@@ -175,7 +175,7 @@ class Pipeline:
         return PollSummary(state.feed_url, exc.status, error=exc.reason)
 
     def _take_entries(
-        self, entries: Sequence[Entry], now: datetime
+        self, entries: Sequence[Entry], feed_title: str | None, now: datetime
     ) -> tuple[int, int, list[ArticleOutcome]]:
         keywords = self.settings.keywords
         gate = KeywordGate(keywords.any, keywords.all, keywords.none, keywords.regex)
@@ -189,7 +189,7 @@ class Pipeline:
             if not is_new:
                 continue
             new += 1
-            outcome = self.process_article(article_id, entry, now)
+            outcome = self.process_article(article_id, entry, now, feed_title)
             if outcome is not None:
                 outcomes.append(outcome)
         return new, gated_out, outcomes
@@ -234,10 +234,15 @@ class Pipeline:
                 log_event("page.failed", logging.WARNING, url=entry.link, reason=exc.reason)
         return extract.extract_article(response, entry, min_words=extraction.min_words)
 
-    def process_article(self, article_id: int, entry: Entry, now: datetime) -> ArticleOutcome | None:
+    def process_article(
+        self, article_id: int, entry: Entry, now: datetime, feed_title: str | None = None
+    ) -> ArticleOutcome | None:
         """Fetch, extract and match one article against every claim; record what it found."""
         try:
             article = self.fetch_article(entry)
+            if article.site_name is None and feed_title:
+                # A page that gave no site name (or a feed fallback) is credited to its feed.
+                article = replace(article, site_name=feed_title)
         except MonitorError as exc:
             self.store.record_article(article_id, None, "failed", str(exc), now)
             log_event("article.failed", logging.WARNING, url=entry.link, reason=str(exc))
@@ -286,7 +291,7 @@ class Pipeline:
         if dry_run:
             return DigestOutcome(len(findings), dry_run_text=digest.text)
         message = digest_stage.compose_message(digest, config.sender, config.recipients)
-        digest_id = self.store.start_digest(digest.finding_ids, now)
+        digest_id = self.store.start_digest(digest.finding_ids, now, config.recipients)
         try:
             delivered_to = self._send(message, now)
         except DeliveryError as exc:
