@@ -15,7 +15,7 @@ from monitor import __version__
 from monitor.config import DATABASE_URL_ENV, DEFAULT_CONFIG_PATH, Settings, load_settings
 from monitor.errors import MonitorError
 from monitor.logs import setup_logging
-from monitor.types import Finding, FeedState
+from monitor.types import FeedState, Finding
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -230,7 +230,9 @@ def cmd_digest(args: argparse.Namespace) -> int:
     elif outcome.dry_run_text is not None:
         print(outcome.dry_run_text)
     elif outcome.error:
-        print(f"digest not sent ({outcome.findings} findings kept for the next run): {outcome.error}")
+        print(
+            f"digest not sent ({outcome.findings} findings kept for the next run): {outcome.error}"
+        )
         return 1
     else:
         print(f"digest with {outcome.findings} findings sent to {outcome.delivered_to}")
@@ -289,11 +291,15 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"error: {problem}", file=sys.stderr)
     if problems:
         return 1
-    delivery = f"smtp {smtp.host}:{smtp.port} ({smtp.security})" if smtp else (
-        f"outbox {settings.digest.outbox}"
+    delivery = (
+        f"smtp {smtp.host}:{smtp.port} ({smtp.security})"
+        if smtp
+        else (f"outbox {settings.digest.outbox}")
     )
     print(f"config {args.config}: ok")
-    print(f"  feeds: {len(settings.feeds)}   claims: {len(claims)}   database: {settings.database_url}")
+    print(
+        f"  feeds: {len(settings.feeds)}  claims: {len(claims)}  database: {settings.database_url}"
+    )
     print(f"  digest: daily at {settings.digest.time} {settings.digest.timezone} via {delivery}")
     return 0
 

@@ -75,16 +75,19 @@ def format_report(
         for claim, stance in taken:
             by_claim[claim.id].append((stance, outcome))
         if not taken:
-            unrelated.append(f"  UNRELATED to every claim: {_outlet(outcome)}: {outcome.article.title}")
+            unrelated.append(
+                f"  UNRELATED to every claim: {_outlet(outcome)}: {outcome.article.title}"
+            )
     for claim in claims:
         lines += _claim_lines(claim, by_claim[claim.id])
     lines += ["", *unrelated, *skipped, ""]
-    counts = defaultdict(int)
+    counts: dict[str, int] = defaultdict(int)
     for rows in by_claim.values():
         for stance, _ in rows:
             counts[stance.label] += 1
     lines.append(
-        "stances: " + ", ".join(f"{label} {counts[label]}" for label in _ORDER)
+        "stances: "
+        + ", ".join(f"{label} {counts[label]}" for label in _ORDER)
         + f", unrelated stories {len(unrelated)}, skipped {len(skipped)}"
     )
     if digest.delivered_to:

@@ -1,7 +1,7 @@
 """The stages composed: poll one feed, process one article, deliver one digest.
 
-Each step is idempotent and keyed by ids (feed URL, article id, finding ids), so running a step twice,
-or after a restart, changes nothing that was already done.
+Each step is idempotent and keyed by ids (feed URL, article id, finding ids), so running a step
+twice, or after a restart, changes nothing that was already done.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ class Pipeline:
 
     @classmethod
     def open(cls, settings: Settings, matcher: Matcher | None = None) -> Pipeline:
-        """Open the database (migrating it), load claims and the model, sync feeds from the config."""
+        """Open and migrate the database, load claims and the model, sync the configured feeds."""
         store = Store(settings.database_url)
         store.upgrade()
         claims = load_claims(Path(settings.seeds_dir), settings.claims)
@@ -146,7 +146,12 @@ class Pipeline:
             ms=response.elapsed_ms,
         )
         return PollSummary(
-            state.feed_url, response.status, len(response.entries), new, gated_out, findings,
+            state.feed_url,
+            response.status,
+            len(response.entries),
+            new,
+            gated_out,
+            findings,
             outcomes=tuple(outcomes),
         )
 
@@ -275,8 +280,9 @@ class Pipeline:
             source=article.text_source,
             findings=len(findings),
         )
-        return ArticleOutcome(article, "matched", tuple(zip(self.claims, stances, strict=True)),
-                              tuple(findings))
+        return ArticleOutcome(
+            article, "matched", tuple(zip(self.claims, stances, strict=True)), tuple(findings)
+        )
 
     # -- digest --------------------------------------------------------------------------------
 

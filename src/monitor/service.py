@@ -1,4 +1,4 @@
-"""The service: APScheduler jobs (a poll job per feed, the daily digest), signals, clean shutdown."""
+"""The service: APScheduler jobs (a poll job per feed, the daily digest), signals, shutdown."""
 
 from __future__ import annotations
 

@@ -1,0 +1,125 @@
+"""The `monitor` command run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[1]
+SEED = PROJECT / "seeds" / "omran-daqneesh-2016-08-19.txt"
+DEMO_PAGES = PROJECT / "src" / "monitor" / "demo_data" / "pages"
+
+
+def monitor(
+    *args: str, cwd: Path = PROJECT, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_help_lists_every_command() -> None:
+    out = monitor("--help").stdout
+    for command in (
+        "run",
+        "poll",
+        "claims",
+        "findings",
+        "feeds",
+        "digest",
+        "match",
+        "check",
+        "demo",
+    ):
+        assert command in out
+
+
+def test_check_passes_on_example_config() -> None:
+    assert "ok" in monitor("check").stdout
+
+
+def test_check_names_file_line_and_key_of_a_typo(tmp_path: Path) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text("seeds_dir: seeds\nfeeds:\n  - url: https://example.org/rss\n    titel: x\n")
+    result = monitor("--config", str(config), "check", check=False)
+    assert result.returncode == 1
+    assert f"{config}:4: feeds.0.titel: unknown key" in result.stderr
+
+
+def test_check_reports_missing_seed_folder(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        f"seeds_dir: {tmp_path / 'nowhere'}\nfeeds:\n  - url: https://example.org/rss\n"
+    )
+    result = monitor("--config", str(config), "check", check=False)
+    assert result.returncode == 1
+    assert "nowhere" in result.stderr
+
+
+def test_claims_json_lists_stable_ids_from_the_seed() -> None:
+    first = json.loads(monitor("claims", "--json").stdout)
+    second = json.loads(monitor("claims", "--json").stdout)
+    assert first == second
+    assert {"id", "text", "source"} == set(first[0])
+    sources = {claim["source"] for claim in first}
+    assert sources == {"omran-daqneesh-2016-08-19.txt", "config"}
+
+
+def test_feeds_json_has_the_documented_keys(tmp_path: Path) -> None:
+    env_db = f"sqlite:///{tmp_path / 'feeds.db'}"
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "feeds", "--json"],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**__import__("os").environ, "MONITOR_DATABASE_URL": env_db},
+    )
+    assert result.returncode == 0, result.stderr
+    feeds = json.loads(result.stdout)
+    assert len(feeds) == 4
+    assert set(feeds[0]) == {
+        "url",
+        "title",
+        "enabled",
+        "last_polled",
+        "last_status",
+        "entries",
+        "error_count",
+        "last_error",
+        "next_poll",
+    }
+    assert (tmp_path / "feeds.db").exists()
+
+
+def test_match_json_gives_a_stance_per_claim() -> None:
+    pages = sorted(DEMO_PAGES.glob("*.html"))
+    if not pages:
+        pytest.fail(f"no demo pages in {DEMO_PAGES}")
+    rows = json.loads(
+        monitor("match", "--seed", str(SEED), "--article", str(pages[0]), "--json").stdout
+    )
+    assert rows
+    for row in rows:
+        assert set(row) == {"claim_id", "claim", "stance", "confidence", "evidence"}
+        assert row["stance"] in {"corroborates", "contradicts", "discusses", "unrelated"}
+        assert 0.0 <= row["confidence"] <= 1.0
+
+
+def test_demo_prints_every_kind_of_stance_and_writes_an_eml(tmp_path: Path) -> None:
+    out = monitor("demo", "--workdir", str(tmp_path / "demo")).stdout
+    for kind in ("CORROBORATES", "CONTRADICTS", "DISCUSSES", "UNRELATED"):
+        assert kind in out, out
+    eml = [line.split(" written to ")[1] for line in out.splitlines() if " written to " in line]
+    assert eml and eml[0].endswith(".eml") and Path(eml[0]).is_file()

@@ -1,0 +1,119 @@
+"""`monitor run` as a real process: it polls, stops on SIGTERM, and resumes from the database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import LoopbackServer
+
+FILLER = " ".join(["Residents of Port Vale described the night to reporters in detail."] * 10)
+SEED = (
+    "Harbour strike\n\n"
+    "Officials said 40 people were killed when jets bombed the Port Vale harbour.\n"
+)
+
+
+def write_config(tmp_path: Path, feed_url: str) -> Path:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "harbour.txt").write_text(SEED, encoding="utf-8")
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        f"seeds_dir: {seeds}\ndatabase_url: sqlite:///{tmp_path / 'm.db'}\n"
+        f"feeds:\n  - url: {feed_url}\n"
+        "extraction:\n  allow_private_addresses: true\n  min_words: 10\n"
+        "polling:\n  jitter_seconds: 0\n"
+        f"digest:\n  outbox: {tmp_path / 'outbox'}\n",
+        encoding="utf-8",
+    )
+    return config
+
+
+def run_until_polled(config: Path) -> str:
+    """Start the service, wait for its first poll, send SIGTERM, return its log."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "monitor.cli", "--config", str(config), "run"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stderr is not None
+    lines = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "feed.polled" in line or "feed.failed" in line:
+            break
+    process.send_signal(signal.SIGTERM)
+    _, rest = process.communicate(timeout=30)
+    assert process.returncode == 0, "".join(lines) + rest
+    return "".join(lines) + rest
+
+
+def test_service_polls_then_stops_cleanly_on_sigterm(
+    tmp_path: Path, http_server: LoopbackServer
+) -> None:
+    http_server.add(
+        "/a.html",
+        f"<html><body><article><p>Jets bombed the harbour. {FILLER}</p></article></body></html>",
+    )
+    feed = http_server.add(
+        "/feed.xml",
+        "<rss version='2.0'><channel><title>t</title><item><title>Port Vale strike</title>"
+        f"<link>{http_server.url('/a.html')}</link><guid>a</guid></item></channel></rss>",
+    )
+    log = run_until_polled(write_config(tmp_path, feed))
+    assert "service.started" in log
+    assert "new=1" in log
+    assert "service.stopping signal=SIGTERM" in log
+    assert "service.stopped" in log
+
+
+def test_restarted_service_resumes_without_repeating(
+    tmp_path: Path, http_server: LoopbackServer
+) -> None:
+    http_server.add(
+        "/a.html",
+        f"<html><body><article><p>Jets bombed the harbour. {FILLER}</p></article></body></html>",
+    )
+    feed = http_server.add(
+        "/feed.xml",
+        "<rss version='2.0'><channel><title>t</title><item><title>Port Vale strike</title>"
+        f"<link>{http_server.url('/a.html')}</link><guid>a</guid></item></channel></rss>",
+    )
+    config = write_config(tmp_path, feed)
+    run_until_polled(config)
+    # The restart happens before the feed is due again: the service must not poll it at all.
+    second = run_until_polled_or_idle(config)
+    assert "new=1" not in second
+    assert len(http_server.hits("/a.html")) == 1
+
+
+def run_until_polled_or_idle(config: Path) -> str:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "monitor.cli", "--config", str(config), "run"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    lines = []
+    while True:
+        line = process.stderr.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "service.started" in line:
+            break
+    time.sleep(2)
+    process.send_signal(signal.SIGTERM)
+    _, rest = process.communicate(timeout=30)
+    assert process.returncode == 0, "".join(lines) + rest
+    return "".join(lines) + rest
