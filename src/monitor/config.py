@@ -71,7 +71,7 @@ class PollingConfig(_Model):
 class ExtractionConfig(_Model):
     max_page_bytes: int = Field(default=5_000_000, ge=1024)
     timeout_seconds: float = Field(default=20.0, gt=0)
-    min_words: int = Field(default=80, ge=0)
+    min_words: int = Field(default=50, ge=0)
     max_redirects: int = Field(default=5, ge=0, le=20)
     allow_private_addresses: bool = False
     languages: tuple[str, ...] = ("en",)
