@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -84,7 +85,7 @@ def test_feeds_json_has_the_documented_keys(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=120,
-        env={**__import__("os").environ, "MONITOR_DATABASE_URL": env_db},
+        env={**os.environ, "MONITOR_DATABASE_URL": env_db},
     )
     assert result.returncode == 0, result.stderr
     feeds = json.loads(result.stdout)
@@ -123,3 +124,58 @@ def test_demo_prints_every_kind_of_stance_and_writes_an_eml(tmp_path: Path) -> N
         assert kind in out, out
     eml = [line.split(" written to ")[1] for line in out.splitlines() if " written to " in line]
     assert eml and eml[0].endswith(".eml") and Path(eml[0]).is_file()
+
+
+def isolated(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `monitor` on the example config with a database of the test's own."""
+    env = {**os.environ, "MONITOR_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    return subprocess.run(
+        [sys.executable, "-m", "monitor.cli", *args],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+
+
+def test_opml_import_adds_feeds_and_export_lists_them(tmp_path: Path) -> None:
+    opml = tmp_path / "list.opml"
+    opml.write_text(
+        "<?xml version='1.0'?><opml version='2.0'><head><title>desk</title></head><body>"
+        "<outline text='Syria'><outline type='rss' text='Relief' "
+        "xmlUrl='https://relief.example.org/syria.xml'/></outline></body></opml>",
+        encoding="utf-8",
+    )
+    imported = isolated(tmp_path, "feeds", "import", str(opml))
+    assert imported.returncode == 0, imported.stderr
+    assert "imported 1 feeds" in imported.stdout
+    exported = isolated(tmp_path, "feeds", "export")
+    assert exported.returncode == 0, exported.stderr
+    assert 'xmlUrl="https://relief.example.org/syria.xml"' in exported.stdout
+    assert "feeds.bbci.co.uk" in exported.stdout
+
+
+def test_opml_import_of_broken_file_names_it(tmp_path: Path) -> None:
+    opml = tmp_path / "broken.opml"
+    opml.write_text("<opml><body><outline", encoding="utf-8")
+    result = isolated(tmp_path, "feeds", "import", str(opml))
+    assert result.returncode == 1
+    assert str(opml) in result.stderr
+
+
+def test_eval_extraction_json_has_the_documented_keys(shared_dir: Path) -> None:
+    pages = shared_dir / "corpus" / "pages"
+    result = monitor("eval", "extraction", "--pages", str(pages), "--json")
+    score = json.loads(result.stdout.strip().splitlines()[-1])
+    assert set(score) == {
+        "with_found",
+        "with_total",
+        "without_leaked",
+        "without_total",
+        "precision",
+        "recall",
+        "f1",
+        "pages_per_second",
+    }
+    assert score["with_found"] >= 189 and score["without_leaked"] <= 27

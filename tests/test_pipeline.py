@@ -235,3 +235,63 @@ def test_page_over_size_cap_falls_back_to_feed_text(
     [outcome] = summary.outcomes
     assert outcome.article.text_source == "feed"
     assert "Port Vale harbour" in outcome.article.text
+
+
+def test_thin_real_page_falls_back_to_feed_summary_in_pipeline(
+    tmp_path: Path, http_server: LoopbackServer, shared_dir: Path
+) -> None:
+    page_bytes = (shared_dir / "corpus" / "pages" / "scmp.com.playbook.html").read_bytes()
+    http_server.add("/scmp.html", page_bytes, headers={"Content-Type": "text/html; charset=utf-8"})
+    feed = http_server.add("/scmp.xml", rss(http_server, [("Port Vale playbook", "/scmp.html")]))
+    settings = settings_for(tmp_path, [feed], None)
+    settings = settings.model_copy(
+        update={
+            "extraction": settings.extraction.model_copy(
+                update={"min_words": 50, "max_page_bytes": 2_000_000}
+            )
+        }
+    )
+    pipeline = open_pipeline(settings)
+    [summary] = pipeline.poll_due(NOW)
+    pipeline.close()
+    [outcome] = summary.outcomes
+    assert outcome.article.text_source == "feed"
+    assert outcome.article.fallback_reason is not None
+    assert outcome.article.fallback_reason.startswith("thin page")
+
+
+def test_article_link_to_private_address_is_refused_unless_allowed(
+    tmp_path: Path, http_server: LoopbackServer, wire: str
+) -> None:
+    settings = settings_for(tmp_path, [wire], None)
+    settings = settings.model_copy(
+        update={
+            "extraction": settings.extraction.model_copy(update={"allow_private_addresses": False})
+        }
+    )
+    pipeline = open_pipeline(settings)
+    [summary] = pipeline.poll_due(NOW)
+    pipeline.close()
+    assert {o.article.text_source for o in summary.outcomes} == {"feed"}
+    assert {o.article.fallback_reason for o in summary.outcomes} == {"fetch failed"}
+    assert http_server.hits("/a.html") == []
+
+
+def test_page_in_another_language_is_recorded_and_not_matched(
+    tmp_path: Path, http_server: LoopbackServer
+) -> None:
+    german = (
+        "<html lang='de'><head><title>Angriff auf Port Vale</title></head><body><article>"
+        "<p>Das Ministerium hat bestätigt, dass die Flugzeuge den Hafen bombardiert haben. "
+        + " ".join(["Die Bewohner berichteten den Reportern von der Nacht."] * 12)
+        + "</p></article></body></html>"
+    )
+    http_server.add("/de.html", german, headers={"Content-Type": "text/html; charset=utf-8"})
+    feed = http_server.add("/de.xml", rss(http_server, [("Port Vale Angriff", "/de.html")]))
+    pipeline = open_pipeline(settings_for(tmp_path, [feed], None))
+    [summary] = pipeline.poll_due(NOW)
+    findings = pipeline.store.unsent_findings()
+    pipeline.close()
+    [outcome] = summary.outcomes
+    assert (outcome.status, outcome.article.language) == ("skipped", "de")
+    assert findings == []
