@@ -179,3 +179,10 @@ def test_eval_extraction_json_has_the_documented_keys(shared_dir: Path) -> None:
         "pages_per_second",
     }
     assert score["with_found"] >= 189 and score["without_leaked"] <= 27
+
+
+def test_status_counts_feeds_of_the_config(tmp_path: Path) -> None:
+    result = isolated(tmp_path, "status", "--json")
+    assert result.returncode == 0, result.stderr
+    counts = json.loads(result.stdout)
+    assert (counts["feeds"], counts["feeds_enabled"], counts["findings"]) == (4, 4, 0)

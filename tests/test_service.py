@@ -117,3 +117,30 @@ def run_until_polled_or_idle(config: Path) -> str:
     _, rest = process.communicate(timeout=30)
     assert process.returncode == 0, "".join(lines) + rest
     return "".join(lines) + rest
+
+
+def test_digest_job_fires_daily_at_local_time_and_feeds_get_poll_jobs(
+    tmp_path: Path, http_server: LoopbackServer
+) -> None:
+    from datetime import UTC, datetime
+
+    from monitor.config import parse_settings
+    from monitor.pipeline import Pipeline
+    from monitor.service import Service
+
+    feed = http_server.add(
+        "/feed.xml", "<rss version='2.0'><channel><title>t</title></channel></rss>"
+    )
+    config = write_config(tmp_path, feed)
+    text = config.read_text() + '  time: "07:30"\n  timezone: America/New_York\n'
+    service = Service(Pipeline.open(parse_settings(text, str(config), {})))
+    try:
+        service.schedule()
+        jobs = {job.id: job for job in service.scheduler.get_jobs()}
+        trigger = jobs["digest"].trigger
+        fire = trigger.get_next_fire_time(None, datetime(2026, 7, 1, 12, 0, tzinfo=UTC))
+    finally:
+        service.pipeline.close()
+    assert set(jobs) == {"digest", f"poll:{feed}"}
+    # 07:30 in New York in July (EDT, UTC-4) is 11:30 UTC; noon UTC is past it, so the next day.
+    assert fire.astimezone(UTC) == datetime(2026, 7, 2, 11, 30, tzinfo=UTC)

@@ -219,6 +219,40 @@ def cmd_feeds_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    from monitor.store import Store
+
+    settings = _settings(args)
+    store = Store(settings.database_url)
+    store.upgrade()
+    store.sync_feeds(settings.feed_sources())
+    counts = store.stats()
+    store.close()
+    if args.json:
+        _print_json(counts)
+        return 0
+    print(f"database {settings.database_url}")
+    print(
+        f"  feeds: {counts.get('feeds_enabled', 0)} enabled of {counts.get('feeds', 0)}, "
+        f"{counts.get('feeds_failing', 0)} with errors"
+    )
+    statuses = ", ".join(
+        f"{name.removeprefix('articles_')} {number}"
+        for name, number in sorted(counts.items())
+        if name.startswith("articles_")
+    )
+    print(f"  articles: {counts.get('articles', 0)} ({statuses or 'none yet'})")
+    print(
+        f"  claims: {counts.get('claims_active', 0)} active; "
+        f"relations: {counts.get('relations', 0)}"
+    )
+    print(
+        f"  findings: {counts.get('findings', 0)}, unsent {counts.get('findings_unsent', 0)}; "
+        f"digests: {counts.get('digests', 0)}"
+    )
+    return 0
+
+
 def cmd_digest(args: argparse.Namespace) -> int:
     pipeline = _open(args)
     try:
@@ -391,6 +425,9 @@ def build_parser() -> argparse.ArgumentParser:
     feeds_import.add_argument("file", help="OPML file")
     feeds_export = feeds_sub.add_parser("export", help="write every feed as OPML")
     feeds_export.add_argument("-o", "--output", help="file to write (default: stdout)")
+
+    status = _add(sub, "status", cmd_status, "counts of feeds, articles, findings and digests")
+    status.add_argument("--json", action="store_true", help="print one JSON object")
 
     digest = _add(sub, "digest", cmd_digest, "send the digest of every finding not yet sent")
     digest.add_argument("--dry-run", action="store_true", help="print the digest, send nothing")
