@@ -1,12 +1,12 @@
 """Every exception claim-monitor raises derives from MonitorError.
 
-    MonitorError
-    ├── ConfigError       a config or seed file is wrong: names file, line and key
-    ├── FetchError        an HTTP fetch failed (timeout, refused, too large, blocked address)
-    │   └── FeedError     a feed poll failed: names the feed URL
-    ├── ExtractError      a page gave no usable text
-    ├── ModelError        the stance model cannot be loaded or run
-    └── DeliveryError     the digest could not be delivered (SMTP refusal, outbox not writable)
+MonitorError
+├── ConfigError       a config or seed file is wrong: names file, line and key
+├── FetchError        an HTTP fetch failed (timeout, refused, too large, blocked address)
+│   └── FeedError     a feed poll failed: names the feed URL
+├── ExtractError      a page gave no usable text
+├── ModelError        the stance model cannot be loaded or run
+└── DeliveryError     the digest could not be delivered (SMTP refusal, outbox not writable)
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ class MonitorError(Exception):
 
 
 class ConfigError(MonitorError):
-    def __init__(self, path: str, reason: str, line: int | None = None, key: str | None = None) -> None:
+    def __init__(
+        self, path: str, reason: str, line: int | None = None, key: str | None = None
+    ) -> None:
         where = path if line is None else f"{path}:{line}"
         what = f"{where}: {key}: {reason}" if key else f"{where}: {reason}"
         super().__init__(what)
