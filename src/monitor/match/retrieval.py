@@ -1,4 +1,4 @@
-"""Candidate retrieval: the article sentences most similar to a claim, which are also the evidence."""
+"""Retrieval: the article sentences most similar to a claim, which are also the evidence."""
 
 from __future__ import annotations
 
@@ -8,14 +8,16 @@ from collections.abc import Sequence
 
 from monitor.match.text import split_sentences, tokens
 
-STOPWORDS = frozenset(
-    "a an the and or but if of to in on at by for with from as is are was were be been being am "
-    "it its it's this that these those there here he she they them his her their we us our you your "
-    "i me my mine so than then too very can could will would shall should may might must do does did "
-    "has have had having not no nor just also about into over after before under again more most "
-    "such only own same other some any all each both few which who whom whose what when where why "
-    "how up down out off once while during through until against between because s t".split()
+_STOPWORDS_TEXT = (
+    "a an the and or but if of to in on at by for with from as is are was were be been being "
+    "am it its it's this that these those there here he she they them his her their we us our "
+    "you your i me my mine so than then too very can could will would shall should may might "
+    "must do does did has have had having not no nor just also about into over after before "
+    "under again more most such only own same other some any all each both few which who whom "
+    "whose what when where why how up down out off once while during through until against "
+    "between because s t"
 )
+STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 
 
 def stem(word: str) -> str:
@@ -53,17 +55,28 @@ def _vector(words: Sequence[str], idf: dict[str, float], default: float) -> dict
     return {term: value / norm for term, value in vector.items()} if norm else {}
 
 
+class SentenceIndex:
+    """TF-IDF vectors of an article's sentences, built once and queried by many claims."""
+
+    def __init__(self, sentences: Sequence[str]) -> None:
+        self.sentences = list(sentences)
+        self.terms = [terms(sentence) for sentence in self.sentences]
+        self.idf = _idf(self.terms)
+        self.default_idf = math.log(1 + len(self.terms)) + 1.0
+        self.vectors = [_vector(words, self.idf, self.default_idf) for words in self.terms]
+
+    def scores(self, claim: str) -> list[float]:
+        """TF-IDF cosine of the claim with each sentence."""
+        claim_vector = _vector(terms(claim), self.idf, self.default_idf)
+        return [
+            sum(value * vector.get(term, 0.0) for term, value in claim_vector.items())
+            for vector in self.vectors
+        ]
+
+
 def cosine_scores(claim: str, sentences: Sequence[str]) -> list[float]:
     """TF-IDF cosine of the claim with each sentence; idf comes from the sentences themselves."""
-    documents = [terms(sentence) for sentence in sentences]
-    idf = _idf(documents)
-    default = math.log(1 + len(documents)) + 1.0
-    claim_vector = _vector(terms(claim), idf, default)
-    scores: list[float] = []
-    for document in documents:
-        vector = _vector(document, idf, default)
-        scores.append(sum(value * vector.get(term, 0.0) for term, value in claim_vector.items()))
-    return scores
+    return SentenceIndex(sentences).scores(claim)
 
 
 def rank(scores: Sequence[float], k: int) -> list[tuple[int, float]]:

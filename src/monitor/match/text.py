@@ -15,20 +15,23 @@ _SCRIPT = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.D
 _LOOKS_LIKE_HTML = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(\s[^<>]*)?/?>")
 _BLOCK_TAG = re.compile(r"</?(p|div|br|li|h[1-6]|tr|blockquote|section|article)\b[^>]*>", re.I)
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+# Chinese and Japanese full stops end a sentence with no space after them.
+_CJK_STOP = re.compile(r"([。！？]+)")
 _SPACES = re.compile(r"[ \t\f\v\u00a0]+")
 
 # Words that end in a full stop without ending the sentence.
-_ABBREVIATIONS = frozenset(
+_ABBREVIATIONS_TEXT = (
     "mr mrs ms dr prof sr jr st mt ft gen col lt sgt capt cmdr adm gov sen rep pres rev hon "
     "inc ltd co corp bros dept univ assn est fig no vol vs etc al approx jan feb mar apr jun jul "
-    "aug sep sept oct nov dec u.s u.k u.n e.g i.e a.m p.m d.c".split()
+    "aug sep sept oct nov dec u.s u.k u.n e.g i.e a.m p.m d.c"
 )
+_ABBREVIATIONS = frozenset(_ABBREVIATIONS_TEXT.split())
 # Candidate boundary: . ! ? (possibly repeated), optional closing quotes/brackets, then space.
 _BOUNDARY = re.compile(r"([.!?…]+)([\"'”’)\]]*)\s+")
 
 
 def strip_html(text: str) -> str:
-    """Remove tags and decode entities from text that still holds HTML; plain text passes unchanged."""
+    """Remove tags and decode entities from text holding HTML; plain text passes unchanged."""
     if not _LOOKS_LIKE_HTML.search(text) and "&" not in text:
         return text
     if _LOOKS_LIKE_HTML.search(text):
@@ -83,8 +86,8 @@ def _cap_words(sentence: str) -> list[str]:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Split news text into sentences; newlines are boundaries; output is capped in count and size."""
-    text = strip_html(text[:MAX_TEXT_CHARS])
+    """Split news text into sentences (newlines are boundaries), capped in count and size."""
+    text = _CJK_STOP.sub("\\1\n", strip_html(text[:MAX_TEXT_CHARS]))
     out: list[str] = []
     for block in text.splitlines():
         block = _SPACES.sub(" ", block).strip()
