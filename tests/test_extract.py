@@ -11,11 +11,11 @@ import pytest
 from monitor.extract import (
     decode_html,
     detect_encoding,
-    detect_language,
     extract_article,
     html_to_text,
     remove_boilerplate,
 )
+from monitor.language import detect_language
 from monitor.types import Article, Entry, HttpResponse
 
 PAGE_URL = "https://news.example.org/city/harbour-bridge"

@@ -1,4 +1,4 @@
-"""poll_feed against a real loopback server, parsing, entry identity, scheduling, PollGate, OPML."""
+"""poll_feed against a real loopback server, parsing, entry identity, scheduling, PollGate."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from monitor import feeds, http
-from monitor.errors import ConfigError, FeedError
+from monitor.errors import FeedError
 from monitor.types import FeedState
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -410,61 +410,6 @@ def test_poll_gate_never_polls_one_feed_twice_at_once() -> None:
     gate = feeds.PollGate(max_concurrency=4, per_host=4)
     result = _second_waits(gate, "https://a.example/one", "https://a.example/one")
     assert result == (False, True)
-
-
-# --- OPML -------------------------------------------------------------------------------------
-
-NESTED_OPML = b"""<?xml version="1.0" encoding="utf-8"?>
-<opml version="2.0"><head><title>Mine</title></head><body>
-  <outline text="News">
-    <outline text="Example" title="Example News" type="rss" xmlUrl="https://example.org/rss"/>
-    <outline text="Deeper"><outline text="Wire" xmlUrl="http://wire.example/atom"/></outline>
-  </outline>
-  <outline text="Not a feed" htmlUrl="https://example.org/"/>
-  <outline text="Mail" xmlUrl="mailto:someone@example.org"/>
-</body></opml>"""
-
-
-def test_read_opml_takes_nested_outlines() -> None:
-    sources = feeds.read_opml(NESTED_OPML, "subs.opml")
-    assert [(s.feed_url, s.title, s.origin) for s in sources] == [
-        ("https://example.org/rss", "Example News", "opml"),
-        ("http://wire.example/atom", "Wire", "opml"),
-    ]
-
-
-def test_opml_round_trip_keeps_urls_and_titles() -> None:
-    states = [
-        FeedState(**{**_fields(_state("https://example.org/rss")), "title": "Ex & Co <news>"}),
-        _state("https://other.example/feed?format=atom&x=1"),
-    ]
-    sources = feeds.read_opml(feeds.write_opml(states).encode("utf-8"), "out.opml")
-    assert [(s.feed_url, s.title) for s in sources] == [
-        ("https://example.org/rss", "Ex & Co <news>"),
-        (
-            "https://other.example/feed?format=atom&x=1",
-            "https://other.example/feed?format=atom&x=1",
-        ),
-    ]
-
-
-def test_bad_opml_xml_names_file_and_line() -> None:
-    with pytest.raises(ConfigError) as caught:
-        feeds.read_opml(b"<opml>\n<body>\n<outline></body></opml>", "broken.opml")
-    assert (caught.value.path, caught.value.line) == ("broken.opml", 3)
-
-
-def test_opml_entity_declarations_are_refused() -> None:
-    bomb = b"""<?xml version="1.0"?>
-<!DOCTYPE opml [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]>
-<opml version="2.0"><body><outline text="&b;" xmlUrl="https://example.org/rss"/></body></opml>"""
-    with pytest.raises(ConfigError, match="entity declarations are not accepted"):
-        feeds.read_opml(bomb, "bomb.opml")
-
-
-def test_xml_that_is_not_opml_is_refused() -> None:
-    with pytest.raises(ConfigError, match="not an OPML file: root element is rss"):
-        feeds.read_opml(RSS, "feed.xml")
 
 
 def test_html_page_error_names_the_feed_it_links_to(http_server, client) -> None:

@@ -182,7 +182,7 @@ def cmd_feeds(args: argparse.Namespace) -> int:
 
 
 def cmd_feeds_import(args: argparse.Namespace) -> int:
-    from monitor.feeds import read_opml
+    from monitor.opml import read_opml
     from monitor.store import Store
 
     settings = _settings(args)
@@ -202,7 +202,7 @@ def cmd_feeds_import(args: argparse.Namespace) -> int:
 
 
 def cmd_feeds_export(args: argparse.Namespace) -> int:
-    from monitor.feeds import write_opml
+    from monitor.opml import write_opml
     from monitor.store import Store
 
     settings = _settings(args)
