@@ -369,6 +369,24 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from monitor.benchmark import benchmark_as_dict, format_benchmark, run_benchmark
+
+    setup_logging(args.log_level or "WARNING")
+    workdir = (
+        Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="monitor-bench-"))
+    )
+    result = run_benchmark(
+        workdir,
+        feeds=args.feeds,
+        entries_per_feed=args.entries,
+        now=_now(),
+        progress=lambda line: print(line, file=sys.stderr, flush=True),
+    )
+    print(json.dumps(benchmark_as_dict(result)) if args.json else format_benchmark(result))
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from monitor.match.train import train_model
 
@@ -453,6 +471,14 @@ def build_parser() -> argparse.ArgumentParser:
     stance.add_argument("--bodies", required=True, help="CSV: Body ID, articleBody")
     stance.add_argument("--model", metavar="DIR", help="model folder (default: the shipped model)")
     stance.add_argument("--json", action="store_true", help="also print one JSON object last")
+
+    bench = _add(sub, "bench", cmd_bench, "time the whole pipeline on generated loopback feeds")
+    bench.add_argument("--feeds", type=int, default=20, help="feeds (default: %(default)s)")
+    bench.add_argument(
+        "--entries", type=int, default=25, help="entries per feed (default: %(default)s)"
+    )
+    bench.add_argument("--workdir", help="folder for the database and outbox (default: temp)")
+    bench.add_argument("--json", action="store_true", help="print one JSON object")
 
     train = _add(sub, "train", cmd_train, "train the stance model from FNC-1 CSVs (train extra)")
     train.add_argument("--data", required=True, help="folder with train_bodies.csv and splits/")
