@@ -10,14 +10,12 @@ from pathlib import Path
 import pytest
 
 from monitor.benchmark import (
-    MAX_PAGE_WORDS,
-    MIN_PAGE_WORDS,
     BenchmarkResult,
     benchmark_as_dict,
-    build_feeds,
     format_benchmark,
     run_benchmark,
 )
+from monitor.benchmark_corpus import MAX_PAGE_WORDS, MIN_PAGE_WORDS, build_feeds
 from monitor.claims import load_claims
 from monitor.demo import demo_keywords
 from monitor.demo_cycle import bundled_seeds_dir
