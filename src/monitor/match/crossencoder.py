@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -115,7 +115,7 @@ class CrossEncoder:
     session: ort.InferenceSession
     tokenizer: Tokenizer
     max_length: int
-    card: dict[str, Any]
+    card: dict[str, Any] = field(repr=False)
 
     @classmethod
     def load(cls, model_dir: Path = MODEL_DIR, threads: int = 0) -> CrossEncoder:

@@ -98,7 +98,7 @@ def export_encoder(out_dir: Path, progress: Callable[[str], None] = print) -> di
     out_dir.mkdir(parents=True, exist_ok=True)
     fp32_path = out_dir / "encoder.fp32.onnx"
     model = _keyword_call(torch, auto_model.from_pretrained(str(source)).eval())
-    progress(f"encoder: exporting {source.name} to ONNX")
+    progress("encoder: exporting all-MiniLM-L6-v2 to ONNX")
     example = torch.ones((2, 16), dtype=torch.long)
     mask = torch.ones((2, 16), dtype=torch.long)
     mask[1, 10:] = 0  # a padded row, so the traced graph keeps the attention mask

@@ -7,6 +7,7 @@ import re
 
 MAX_SENTENCES = 2000
 MAX_SENTENCE_WORDS = 400
+MAX_SENTENCE_CHARS = 4000  # a "word" of thousands of characters is a data blob, not prose
 # A 200,000-word article is cut here before splitting, so time and memory stay bounded.
 MAX_TEXT_CHARS = 400_000
 
@@ -77,12 +78,11 @@ def _split_block(block: str) -> list[str]:
 
 def _cap_words(sentence: str) -> list[str]:
     words = sentence.split()
-    if len(words) <= MAX_SENTENCE_WORDS:
-        return [" ".join(words)]
-    return [
+    pieces = [
         " ".join(words[i : i + MAX_SENTENCE_WORDS])
         for i in range(0, len(words), MAX_SENTENCE_WORDS)
     ]
+    return [piece[:MAX_SENTENCE_CHARS] for piece in pieces]
 
 
 def split_sentences(text: str) -> list[str]:

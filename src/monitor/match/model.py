@@ -1,0 +1,231 @@
+"""The two-stage stance model: relatedness (LightGBM) then agree/disagree/discuss (cross-encoder).
+
+Stage 2 runs only on pairs that stage 1 calls related. Without `stance.onnx` it falls back to the
+lexical cue words, so the model works end to end before the cross-encoder is trained.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from monitor.errors import ModelError
+from monitor.match.encoder import ENCODER_FILE, SentenceEncoder
+from monitor.match.features import (
+    ArticleView,
+    ClaimView,
+    GlobalIdf,
+    article_view,
+    claim_features,
+    claim_view,
+)
+from monitor.match.lexical import count_cues, decide_stance
+from monitor.match.relatedness import RELATEDNESS_FILE, RelatednessModel
+from monitor.types import Claim, Stance, StanceLabel
+
+IDF_FILE = "idf.json"
+CALIBRATION_FILE = "calibration.json"
+CARD_FILE = "card.json"
+STANCE_FILE = "stance.onnx"
+REQUIRED_FILES = (ENCODER_FILE, RELATEDNESS_FILE, IDF_FILE)
+# FNC labels in stage-2 column order, and what the service calls them.
+STAGE2_LABELS: tuple[StanceLabel, ...] = ("corroborates", "contradicts", "discusses")
+
+
+class StanceClassifier(Protocol):
+    """Stage 2: probabilities of agree, disagree, discuss for (claim, evidence text) pairs."""
+
+    def predict_proba(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray: ...
+
+
+class LexicalStage2:
+    """Stage 2 from cue words, used until a cross-encoder is trained."""
+
+    def predict_proba(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+        rows = np.full((len(pairs), 3), 0.0)
+        for row, (claim, evidence) in enumerate(pairs):
+            label = decide_stance(count_cues([claim]), count_cues([evidence]))
+            rows[row] = 0.2
+            rows[row, STAGE2_LABELS.index(label)] = 0.6
+        return rows
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """Decision rule and confidence map, fitted on the topic dev split."""
+
+    related_threshold: float = 0.5
+    class_weights: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    # Per label: increasing raw scores and the share of right calls at each (isotonic fit).
+    bins: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = field(default_factory=dict)
+
+    def confidence(self, label: str, raw: float) -> float:
+        """Calibrated confidence of a label given its raw score (the raw score when unfitted)."""
+        if label not in self.bins:
+            return float(min(max(raw, 0.0), 1.0))
+        xs, ys = self.bins[label]
+        return float(np.interp(raw, xs, ys))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "related_threshold": self.related_threshold,
+            "class_weights": list(self.class_weights),
+            "bins": {label: {"x": list(x), "y": list(y)} for label, (x, y) in self.bins.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, value: dict[str, Any]) -> Calibration:
+        weights = tuple(float(w) for w in value.get("class_weights", (1.0, 1.0, 1.0)))
+        if len(weights) != 3:
+            raise ModelError("calibration: class_weights must hold three numbers")
+        bins = {
+            str(label): (tuple(map(float, item["x"])), tuple(map(float, item["y"])))
+            for label, item in value.get("bins", {}).items()
+        }
+        return cls(
+            float(value.get("related_threshold", 0.5)), (weights[0], weights[1], weights[2]), bins
+        )
+
+
+def fit_isotonic(
+    raw: np.ndarray, right: np.ndarray, bins: int = 20
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Pool-adjacent-violators on quantile bins: an increasing map from raw score to precision."""
+    order = np.argsort(raw, kind="stable")
+    chunks = [chunk for chunk in np.array_split(order, min(bins, len(order))) if len(chunk)]
+    blocks = [[float(raw[c].mean()), float(right[c].mean()), float(len(c))] for c in chunks]
+    merged: list[list[float]] = []
+    for block in blocks:
+        merged.append(block)
+        while len(merged) > 1 and merged[-2][1] > merged[-1][1]:
+            last, previous = merged.pop(), merged.pop()
+            weight = last[2] + previous[2]
+            x = (last[0] * last[2] + previous[0] * previous[2]) / weight
+            y = (last[1] * last[2] + previous[1] * previous[2]) / weight
+            merged.append([x, y, weight])
+    return tuple(round(b[0], 5) for b in merged), tuple(round(b[1], 5) for b in merged)
+
+
+@dataclass(frozen=True, slots=True)
+class PairScores:
+    """Stage outputs for a batch of claims against one article."""
+
+    related: np.ndarray  # P(related), shape (n,)
+    stance: np.ndarray  # stage-2 probabilities, shape (n, 3); zero rows for unrelated pairs
+    evidence: list[list[str]]
+
+
+class TwoStageModel:
+    """Relatedness by LightGBM on similarity features, stance by the cross-encoder."""
+
+    def __init__(
+        self,
+        encoder: SentenceEncoder,
+        relatedness: RelatednessModel,
+        global_idf: GlobalIdf,
+        stage2: StanceClassifier,
+        calibration: Calibration,
+        name: str,
+    ) -> None:
+        self.encoder = encoder
+        self.relatedness = relatedness
+        self.global_idf = global_idf
+        self.stage2 = stage2
+        self.calibration = calibration
+        self.name = name
+
+    def view(self, sentences: Sequence[str]) -> ArticleView:
+        """Prepare an article for many claims."""
+        return article_view(sentences, self.global_idf)
+
+    def score(
+        self, claims: Sequence[ClaimView], article: ArticleView, stage2_from: float | None = None
+    ) -> PairScores:
+        """Both stages' outputs; stage 2 runs where P(related) reaches `stage2_from`."""
+        rows, best = claim_features(claims, article, self.encoder, self.global_idf)
+        related = self.relatedness.predict(rows)
+        evidence = [[article.index.sentences[p] for p in positions] for positions in best]
+        stance = np.zeros((len(claims), 3))
+        floor = self.calibration.related_threshold if stage2_from is None else stage2_from
+        chosen = [i for i, p in enumerate(related) if p >= floor]
+        if chosen:
+            pairs = [(claims[i].text, " ".join(evidence[i])) for i in chosen]
+            stance[chosen] = self.stage2.predict_proba(pairs)
+        return PairScores(related, stance, evidence)
+
+    def decide(self, related: float, stance: np.ndarray) -> tuple[StanceLabel, float]:
+        """Label and calibrated confidence from P(related) and stage-2 probabilities."""
+        if related < self.calibration.related_threshold:
+            label: StanceLabel = "unrelated"
+            raw = 1.0 - related
+        else:
+            weighted = stance * np.array(self.calibration.class_weights)
+            column = int(np.argmax(weighted))
+            label = STAGE2_LABELS[column]
+            raw = related * float(stance[column])
+        return label, round(self.calibration.confidence(label, raw), 4)
+
+    def match_sentences(self, claims: Sequence[Claim], sentences: Sequence[str]) -> list[Stance]:
+        """One stance per claim against an article already split into sentences."""
+        views = [claim_view(claim.text) for claim in claims]
+        scores = self.score(views, self.view(sentences))
+        stances = []
+        for i in range(len(claims)):
+            label, confidence = self.decide(float(scores.related[i]), scores.stance[i])
+            stances.append(Stance(label, confidence, tuple(scores.evidence[i])))
+        return stances
+
+
+def read_json(path: Path) -> Any:
+    """Parse a JSON artefact, naming the file on failure."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{path}: cannot read JSON: {exc}") from exc
+
+
+def has_model(model_dir: Path) -> bool:
+    """Whether a folder holds the trained stage-1 files."""
+    return all((model_dir / name).is_file() for name in REQUIRED_FILES)
+
+
+def load_stage2(model_dir: Path) -> tuple[StanceClassifier, str]:
+    """The cross-encoder when `stance.onnx` is present, else the lexical cues; and its name."""
+    if (model_dir / STANCE_FILE).is_file():
+        from monitor.match.crossencoder import CrossEncoder
+
+        return CrossEncoder.load(model_dir), "cross-encoder"
+    return LexicalStage2(), "lexical cues"
+
+
+def load_two_stage(model_dir: Path) -> TwoStageModel:
+    """Load every artefact of the two-stage model from a folder."""
+    idf = read_json(model_dir / IDF_FILE)
+    global_idf = GlobalIdf(
+        int(idf["documents"]), {str(k): int(v) for k, v in idf["frequency"].items()}
+    )
+    calibration_path = model_dir / CALIBRATION_FILE
+    calibration = (
+        Calibration.from_dict(read_json(calibration_path))
+        if calibration_path.is_file()
+        else Calibration()
+    )
+    stage2, stage2_name = load_stage2(model_dir)
+    card_path = model_dir / CARD_FILE
+    version = read_json(card_path).get("version", "v1") if card_path.is_file() else "v1"
+    name = f"fnc-two-stage {version}" + (
+        "" if stage2_name == "cross-encoder" else f" ({stage2_name})"
+    )
+    return TwoStageModel(
+        SentenceEncoder.load(model_dir),
+        RelatednessModel.load(model_dir),
+        global_idf,
+        stage2,
+        calibration,
+        name,
+    )
