@@ -328,3 +328,9 @@ def test_unreadable_seed_raises_config_error_naming_the_file(tmp_path: Path) -> 
     with pytest.raises(ConfigError) as caught:
         load_claims(tmp_path, [])
     assert caught.value.path == str(tmp_path / "b.txt")
+
+
+def test_sentence_leaning_on_the_previous_one_is_not_a_claim() -> None:
+    assert not is_checkable("It captured the heartache and carnage inflicted on Aleppo by bombs.")
+    assert not is_checkable("This is despite the rebels saying they would agree to a ceasefire.")
+    assert is_checkable("Instead, Moscow claimed that rebels hit urban areas in Aleppo.")

@@ -229,6 +229,9 @@ _BOILERPLATE = re.compile(
 _CREDIT = re.compile(r"\[[^\]]{1,40}\]\s*$|\((?:photo|image|picture)[^)]*\)\s*$", re.IGNORECASE)
 _FINAL = re.compile(r"[.!][\"”’'»)\]]*$")
 _QUESTION = re.compile(r"\?[\"”’'»)\]]*$")
+# A sentence that opens on a pronoun leans on the one before it ("It captured the heartache..."), so
+# a story cannot be checked against it alone.
+_ANAPHORIC = re.compile(r"^(It|Its|This|That|These|Those|They|Their|He|His|She|Her|We)\b")
 _NUMBER = re.compile(
     r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
     r"fifty|hundreds?|thousands?|millions?|billions?|dozens?|half|first|second|third)\b",
@@ -258,6 +261,8 @@ def is_checkable(sentence: str) -> bool:
     """Could a news story confirm or refute this sentence? Drops boilerplate and non-sentences."""
     sentence = _collapse(sentence)
     if len(sentence.split()) < MIN_WORDS or _QUESTION.search(sentence):
+        return False
+    if _ANAPHORIC.search(sentence):
         return False
     if not _FINAL.search(sentence) or _CREDIT.search(sentence) or _BOILERPLATE.search(sentence):
         return False
