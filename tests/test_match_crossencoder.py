@@ -20,14 +20,14 @@ from monitor.match.crossencoder import (
     tokenize_pairs,
 )
 
-CLAIM = "The missing pilot was found alive in the jungle, police say"
+CLAIM = "Giant spider burrowed under a tourist's skin during a holiday in Bali"
 AGREEING = (
-    "Police confirmed on Tuesday that the missing pilot was found alive in the jungle. "
-    "Rescuers said he was rescued in good health after four days."
+    "A giant spider burrowed under a tourist's skin while he was on holiday in Bali, doctors "
+    "confirmed. The man was treated in hospital after the spider was removed."
 )
 DISAGREEING = (
-    "Police denied reports that the missing pilot was found alive, calling the story a hoax. "
-    "Officials said the claims were false and the search goes on."
+    "Doctors say the story of a spider burrowing under a tourist's skin in Bali is a hoax. "
+    "The claims are fake and the photos that spread online were doctored."
 )
 
 

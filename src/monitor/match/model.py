@@ -33,6 +33,10 @@ CALIBRATION_FILE = "calibration.json"
 CARD_FILE = "card.json"
 STANCE_FILE = "stance.onnx"
 REQUIRED_FILES = (ENCODER_FILE, RELATEDNESS_FILE, IDF_FILE)
+# News bodies state their stance early: averaging stage 2 over the closest sentences and the first
+# three raised the cross-encoder's macro-F1 on dev related pairs from 0.551 to 0.571 (accuracy
+# 0.801 to 0.811), and from 0.507 to 0.539 for a one-epoch model.
+LEAD_VIEW_SENTENCES = 3
 # FNC labels in stage-2 column order, and what the service calls them.
 STAGE2_LABELS: tuple[StanceLabel, ...] = ("corroborates", "contradicts", "discusses")
 
@@ -117,7 +121,7 @@ class PairScores:
 
     related: np.ndarray  # P(related), shape (n,)
     stance: np.ndarray  # stage-2 probabilities, shape (n, 3); zero rows for unrelated pairs
-    evidence: list[list[str]]
+    evidence: list[list[str]]  # the closest sentences (best first), then the lead sentences
 
 
 class TwoStageModel:
@@ -154,9 +158,28 @@ class TwoStageModel:
         floor = self.calibration.related_threshold if stage2_from is None else stage2_from
         chosen = [i for i, p in enumerate(related) if p >= floor]
         if chosen:
-            pairs = [(claims[i].text, " ".join(evidence[i])) for i in chosen]
-            stance[chosen] = self.stage2.predict_proba(pairs)
-        return PairScores(related, stance, evidence)
+            stance[chosen] = self._stage2(claims, article, evidence, chosen)
+        lead = article.index.sentences[:LEAD_VIEW_SENTENCES]
+        shown = [matched + [s for s in lead if s not in matched] for matched in evidence]
+        return PairScores(related, stance, shown)
+
+    def _stage2(
+        self,
+        claims: Sequence[ClaimView],
+        article: ArticleView,
+        evidence: list[list[str]],
+        chosen: list[int],
+    ) -> np.ndarray:
+        """Stage-2 probabilities averaged over two views: the closest sentences and the lead."""
+        closest = self.stage2.predict_proba(
+            [(claims[i].text, " ".join(evidence[i])) for i in chosen]
+        )
+        if LEAD_VIEW_SENTENCES == 0:
+            return closest
+        lead = " ".join(article.index.sentences[:LEAD_VIEW_SENTENCES])
+        opening = self.stage2.predict_proba([(claims[i].text, lead) for i in chosen])
+        result: np.ndarray = (closest + opening) / 2
+        return result
 
     def decide(self, related: float, stance: np.ndarray) -> tuple[StanceLabel, float]:
         """Label and calibrated confidence from P(related) and stage-2 probabilities."""
