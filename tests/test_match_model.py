@@ -95,3 +95,21 @@ def test_shipped_calibration_loads() -> None:
         pytest.skip(f"{path} not written yet")
     calibration = Calibration.from_dict(json.loads(path.read_text(encoding="utf-8")))
     assert 0.0 < calibration.related_threshold < 1.0
+
+
+def test_refuting_words_raise_disagree_and_rows_stay_normalised() -> None:
+    from monitor.match.model import apply_refuting_prior
+
+    stance = np.array([[0.6, 0.1, 0.3], [0.6, 0.1, 0.3]])
+    boosted = apply_refuting_prior(stance, [0, 3])
+    assert np.allclose(boosted.sum(axis=1), 1.0)
+    assert np.allclose(boosted[0], stance[0])
+    assert boosted[1, 1] > 0.4 > stance[1, 1]
+
+
+def test_refuting_words_the_claim_uses_do_not_count() -> None:
+    from monitor.match.model import refuting_count
+
+    body = "The report is false. Officials called it a hoax and said the claim was untrue."
+    assert refuting_count("Police say a false alarm closed the bridge.", body) == 2
+    assert refuting_count("A bridge closed on Monday.", body) == 3

@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     stance.add_argument("--bodies", required=True, help="CSV: Body ID, articleBody")
     stance.add_argument("--model", metavar="DIR", help="model folder (default: the shipped model)")
     stance.add_argument("--json", action="store_true", help="also print one JSON object last")
+    stance.add_argument(
+        "--lexical", action="store_true", help="score the transparent lexical model instead"
+    )
 
     bench = _add(sub, "bench", cmd_bench, "time the whole pipeline on generated loopback feeds")
     bench.add_argument("--feeds", type=int, default=20, help="feeds (default: %(default)s)")

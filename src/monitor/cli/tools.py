@@ -129,7 +129,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from monitor.match.evaluate import evaluate_stance, evaluation_as_dict, format_evaluation
 
     model = Path(args.model) if args.model else None
-    evaluation = evaluate_stance(Path(args.stances), Path(args.bodies), model)
+    evaluation = evaluate_stance(
+        Path(args.stances),
+        Path(args.bodies),
+        model,
+        lexical=args.lexical,
+        progress=lambda line: print(line, file=sys.stderr, flush=True),
+    )
     print(format_evaluation(evaluation))
     if args.json:
         print(json.dumps(evaluation_as_dict(evaluation)))

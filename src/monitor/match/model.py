@@ -7,6 +7,7 @@ lexical cue words, so the model works end to end before the cross-encoder is tra
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,17 @@ REQUIRED_FILES = (ENCODER_FILE, RELATEDNESS_FILE, IDF_FILE)
 # three raised the cross-encoder's macro-F1 on dev related pairs from 0.551 to 0.571 (accuracy
 # 0.801 to 0.811), and from 0.507 to 0.539 for a one-epoch model.
 LEAD_VIEW_SENTENCES = 3
+# Refuting words in the body ("hoax", "false", "debunked") mark a disagreeing story, and the
+# cross-encoder alone misses most of them: scaling P(disagree) by 2 per such word (at most 4) raised
+# its macro-F1 on dev related pairs from 0.551 to 0.568 (disagree F1 0.242 to 0.300).
+REFUTING_BOOST = 2.0
+REFUTING_MAX = 6
+_REFUTING = re.compile(
+    r"\b(false|fake|hoax(?:es)?|debunk\w*|untrue|baseless|bogus|fabricat\w*|myth|not true|"
+    r"no evidence|satir\w*|retract\w*|misleading|unfounded|made up|phony|phoney|doctored|"
+    r"photoshopped|not real)\b",
+    re.IGNORECASE,
+)
 # FNC labels in stage-2 column order, and what the service calls them.
 STAGE2_LABELS: tuple[StanceLabel, ...] = ("corroborates", "contradicts", "discusses")
 
@@ -178,8 +190,10 @@ class TwoStageModel:
             return closest
         lead = " ".join(article.index.sentences[:LEAD_VIEW_SENTENCES])
         opening = self.stage2.predict_proba([(claims[i].text, lead) for i in chosen])
-        result: np.ndarray = (closest + opening) / 2
-        return result
+        averaged: np.ndarray = (closest + opening) / 2
+        body = " ".join(article.index.sentences)
+        counts = [refuting_count(claims[i].text, body) for i in chosen]
+        return apply_refuting_prior(averaged, counts)
 
     def decide(self, related: float, stance: np.ndarray) -> tuple[StanceLabel, float]:
         """Label and calibrated confidence from P(related) and stage-2 probabilities."""
@@ -202,6 +216,22 @@ class TwoStageModel:
             label, confidence = self.decide(float(scores.related[i]), scores.stance[i])
             stances.append(Stance(label, confidence, tuple(scores.evidence[i])))
         return stances
+
+
+def refuting_count(claim: str, body: str) -> int:
+    """Refuting words in the body that the claim itself does not use."""
+    in_claim = {word.lower() for word in _REFUTING.findall(claim)}
+    return sum(1 for word in _REFUTING.findall(body) if word.lower() not in in_claim)
+
+
+def apply_refuting_prior(stance: np.ndarray, counts: Sequence[int]) -> np.ndarray:
+    """Scale P(disagree) by REFUTING_BOOST per refuting word, then renormalise each row."""
+    factors = REFUTING_BOOST ** np.minimum(np.asarray(counts, dtype=float), REFUTING_MAX)
+    boosted = stance.copy()
+    boosted[:, 1] *= factors
+    totals = boosted.sum(axis=1, keepdims=True)
+    result: np.ndarray = np.divide(boosted, totals, out=np.zeros_like(boosted), where=totals > 0)
+    return result
 
 
 def read_json(path: Path) -> Any:
