@@ -295,3 +295,13 @@ def test_page_in_another_language_is_recorded_and_not_matched(
     [outcome] = summary.outcomes
     assert (outcome.status, outcome.article.language) == ("skipped", "de")
     assert findings == []
+
+
+def test_matching_text_holds_the_headline_once() -> None:
+    from monitor.pipeline import matching_text
+    from monitor.types import Article
+
+    opening = Article("u", "Strike confirmed", "Strike confirmed\nThe army said so.", None, "page")
+    bare = Article("u", "Strike confirmed", "The army said so.", None, "page")
+    assert matching_text(opening) == "Strike confirmed\nThe army said so."
+    assert matching_text(bare) == "Strike confirmed\nThe army said so."

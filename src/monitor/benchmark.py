@@ -34,7 +34,7 @@ from monitor.benchmark_corpus import (
 from monitor.config import load_settings
 from monitor.demo import DemoFile, demo_keywords, is_not_modified
 from monitor.demo_cycle import bundled_seeds_dir
-from monitor.pipeline import Pipeline
+from monitor.pipeline import Pipeline, matching_text
 from monitor.types import Entry, HttpResponse
 
 DEFAULT_STAGE_SAMPLE = 30  # pages timed outside the pipeline; matching is the slow stage
@@ -209,7 +209,7 @@ def _time_stages(
     extract_ms = (perf_counter() - started) * 1000 / len(chosen)
     started = perf_counter()
     for article in articles:
-        pipeline.matcher.match(pipeline.claims, f"{article.title}\n{article.text}")
+        pipeline.matcher.match(pipeline.claims, matching_text(article))
     match_ms = (perf_counter() - started) * 1000 / len(chosen)
     return _StageTimes(extract_ms, match_ms, len(chosen))
 

@@ -258,7 +258,7 @@ class Pipeline:
             self.store.record_article(article_id, article, "skipped", reason, now)
             log_event("article.skipped", url=article.url, language=article.language)
             return ArticleOutcome(article, "skipped", reason=reason)
-        stances = self.matcher.match(self.claims, f"{article.title}\n{article.text}")
+        stances = self.matcher.match(self.claims, matching_text(article))
         findings = []
         for claim, stance in zip(self.claims, stances, strict=True):
             finding = self.store.record_stance(
@@ -323,6 +323,13 @@ class Pipeline:
             timeout=smtp.timeout_seconds,
         )
         return f"smtp {smtp.host}:{smtp.port}"
+
+
+def matching_text(article: Article) -> str:
+    """The text the matcher reads: the headline, then the body (once, if the body opens with it)."""
+    if article.text.lstrip().startswith(article.title.strip()):
+        return article.text
+    return f"{article.title}\n{article.text}"
 
 
 def read_article_file(path: Path) -> Article:

@@ -153,13 +153,13 @@ def cmd_match(args: argparse.Namespace) -> int:
     """Print the stance of one article toward each claim of one seed."""
     from monitor.claims import claims_from_seed
     from monitor.match import load_matcher
-    from monitor.pipeline import read_article_file
+    from monitor.pipeline import matching_text, read_article_file
 
     setup_logging(args.log_level or "WARNING")
     claims = claims_from_seed(Path(args.seed))
     article = read_article_file(Path(args.article))
     matcher = load_matcher(Path(args.model) if args.model else None)
-    stances = matcher.match(claims, f"{article.title}\n{article.text}")
+    stances = matcher.match(claims, matching_text(article))
     rows = [
         {
             "claim_id": claim.id,

@@ -172,7 +172,8 @@ class TwoStageModel:
         if chosen:
             stance[chosen] = self._stage2(claims, article, evidence, chosen)
         lead = article.index.sentences[:LEAD_VIEW_SENTENCES]
-        shown = [matched + [s for s in lead if s not in matched] for matched in evidence]
+        # The same sentence can be both close to the claim and in the lead: show it once.
+        shown = [list(dict.fromkeys(matched + list(lead))) for matched in evidence]
         return PairScores(related, stance, shown)
 
     def _stage2(
