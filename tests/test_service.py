@@ -34,8 +34,8 @@ def write_config(tmp_path: Path, feed_url: str) -> Path:
     return config
 
 
-def run_until_polled(config: Path) -> str:
-    """Start the service, wait for its first poll, send SIGTERM, return its log."""
+def run_service(config: Path, until: tuple[str, ...], linger: float = 0.0) -> str:
+    """Start the service, read its log until a line holds one of `until`, SIGTERM it."""
     process = subprocess.Popen(
         [sys.executable, "-m", "monitor.cli", "--config", str(config), "run"],
         stderr=subprocess.PIPE,
@@ -50,12 +50,17 @@ def run_until_polled(config: Path) -> str:
         if not line:
             break
         lines.append(line)
-        if "feed.polled" in line or "feed.failed" in line:
+        if any(event in line for event in until):
             break
+    time.sleep(linger)
     process.send_signal(signal.SIGTERM)
     _, rest = process.communicate(timeout=30)
     assert process.returncode == 0, "".join(lines) + rest
     return "".join(lines) + rest
+
+
+def run_until_polled(config: Path) -> str:
+    return run_service(config, ("feed.polled", "feed.failed"))
 
 
 def test_service_polls_then_stops_cleanly_on_sigterm(
@@ -98,25 +103,7 @@ def test_restarted_service_resumes_without_repeating(
 
 
 def run_until_polled_or_idle(config: Path) -> str:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "monitor.cli", "--config", str(config), "run"],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stderr is not None
-    lines = []
-    while True:
-        line = process.stderr.readline()
-        if not line:
-            break
-        lines.append(line)
-        if "service.started" in line:
-            break
-    time.sleep(2)
-    process.send_signal(signal.SIGTERM)
-    _, rest = process.communicate(timeout=30)
-    assert process.returncode == 0, "".join(lines) + rest
-    return "".join(lines) + rest
+    return run_service(config, ("service.started",), linger=2.0)
 
 
 def test_digest_job_fires_daily_at_local_time_and_feeds_get_poll_jobs(
