@@ -305,3 +305,23 @@ def test_matching_text_holds_the_headline_once() -> None:
     bare = Article("u", "Strike confirmed", "The army said so.", None, "page")
     assert matching_text(opening) == "Strike confirmed\nThe army said so."
     assert matching_text(bare) == "Strike confirmed\nThe army said so."
+
+
+class BrokenMatcher:
+    """A model whose files went bad: it raises the error the real model raises."""
+
+    name = "broken"
+
+    def match(self, claims: Sequence[Claim], article_text: str) -> list[Stance]:
+        from monitor.errors import ModelError
+
+        raise ModelError("stance.onnx: cannot run model")
+
+
+def test_model_error_marks_article_failed_and_poll_goes_on(tmp_path: Path, wire: str) -> None:
+    pipeline = Pipeline.open(settings_for(tmp_path, [wire], None), matcher=BrokenMatcher())
+    [summary] = pipeline.poll_due(NOW)
+    counts = pipeline.store.stats()
+    pipeline.close()
+    assert (summary.status, summary.new, summary.findings) == (200, 3, 0)
+    assert counts["articles_failed"] == 3

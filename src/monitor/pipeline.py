@@ -258,7 +258,13 @@ class Pipeline:
             self.store.record_article(article_id, article, "skipped", reason, now)
             log_event("article.skipped", url=article.url, language=article.language)
             return ArticleOutcome(article, "skipped", reason=reason)
-        stances = self.matcher.match(self.claims, matching_text(article))
+        try:
+            stances = self.matcher.match(self.claims, matching_text(article))
+        except MonitorError as exc:
+            # The article stays stored as failed with its reason; other articles go on.
+            self.store.record_article(article_id, article, "failed", str(exc), now)
+            log_event("article.failed", logging.WARNING, url=article.url, reason=str(exc))
+            return None
         findings = []
         for claim, stance in zip(self.claims, stances, strict=True):
             finding = self.store.record_stance(
