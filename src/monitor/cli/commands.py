@@ -7,7 +7,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from monitor.cli.common import iso, open_pipeline, print_json, settings_for, utc_now
+from monitor.cli.common import (
+    iso,
+    open_pipeline,
+    open_store,
+    print_json,
+    settings_for,
+    utc_now,
+)
 from monitor.logs import setup_logging
 from monitor.types import Finding
 
@@ -68,15 +75,9 @@ def _finding_dict(finding: Finding) -> dict[str, object]:
 
 def cmd_findings(args: argparse.Namespace) -> int:
     """List the recorded findings."""
-    from monitor.store import Store
-
     settings = settings_for(args)
-    store = Store(settings.database_url)
-    store.upgrade()
-    try:
+    with open_store(settings, sync_feeds=False) as store:
         findings = store.findings(claim_id=args.claim, since=args.since)
-    finally:
-        store.close()
     if args.json:
         print_json([_finding_dict(finding) for finding in findings])
         return 0
@@ -95,14 +96,9 @@ def cmd_findings(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """Print the counts of feeds, articles, findings and digests."""
-    from monitor.store import Store
-
     settings = settings_for(args)
-    store = Store(settings.database_url)
-    store.upgrade()
-    store.sync_feeds(settings.feed_sources())
-    counts = store.stats()
-    store.close()
+    with open_store(settings) as store:
+        counts = store.stats()
     if args.json:
         print_json(counts)
         return 0

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.config import Settings, load_settings
 from monitor.logs import setup_logging
+
+if TYPE_CHECKING:
+    from monitor.store import Store
 
 
 def utc_now() -> datetime:
@@ -33,6 +38,21 @@ def open_pipeline(args: argparse.Namespace) -> Any:
     from monitor.pipeline import Pipeline
 
     return Pipeline.open(settings_for(args))
+
+
+@contextlib.contextmanager
+def open_store(settings: Settings, sync_feeds: bool = True) -> Iterator[Store]:
+    """The migrated database, with the configured feeds synced unless asked not to; closed after."""
+    from monitor.store import Store
+
+    store = Store(settings.database_url)
+    try:
+        store.upgrade()
+        if sync_feeds:
+            store.sync_feeds(settings.feed_sources())
+        yield store
+    finally:
+        store.close()
 
 
 def print_json(value: object) -> None:

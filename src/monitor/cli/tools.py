@@ -9,7 +9,7 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
-from monitor.cli.common import iso, print_json, settings_for, utc_now
+from monitor.cli.common import iso, open_store, print_json, settings_for, utc_now
 from monitor.errors import MonitorError
 from monitor.logs import setup_logging
 from monitor.types import FeedState
@@ -47,14 +47,9 @@ def cmd_feeds(args: argparse.Namespace) -> int:
         return cmd_feeds_import(args)
     if args.feeds_command == "export":
         return cmd_feeds_export(args)
-    from monitor.store import Store
-
     settings = settings_for(args)
-    store = Store(settings.database_url)
-    store.upgrade()
-    store.sync_feeds(settings.feed_sources())
-    states = store.feed_states()
-    store.close()
+    with open_store(settings) as store:
+        states = store.feed_states()
     if args.json:
         print_json([_feed_dict(state) for state in states])
         return 0
@@ -76,7 +71,6 @@ def cmd_feeds(args: argparse.Namespace) -> int:
 def cmd_feeds_import(args: argparse.Namespace) -> int:
     """Add the feeds of an OPML file."""
     from monitor.opml import read_opml
-    from monitor.store import Store
 
     settings = settings_for(args)
     path = Path(args.file)
@@ -85,11 +79,9 @@ def cmd_feeds_import(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise MonitorError(f"{path}: cannot read OPML file: {exc.strerror}") from exc
     sources = read_opml(data, str(path))
-    store = Store(settings.database_url)
-    store.upgrade()
-    for source in sources:
-        store.add_feed(source)
-    store.close()
+    with open_store(settings, sync_feeds=False) as store:
+        for source in sources:
+            store.add_feed(source)
     print(f"imported {len(sources)} feeds from {path}")
     return 0
 
@@ -97,14 +89,10 @@ def cmd_feeds_import(args: argparse.Namespace) -> int:
 def cmd_feeds_export(args: argparse.Namespace) -> int:
     """Write every feed as OPML, to a file or stdout."""
     from monitor.opml import write_opml
-    from monitor.store import Store
 
     settings = settings_for(args)
-    store = Store(settings.database_url)
-    store.upgrade()
-    store.sync_feeds(settings.feed_sources())
-    text = write_opml(store.feed_states())
-    store.close()
+    with open_store(settings) as store:
+        text = write_opml(store.feed_states())
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
         print(f"wrote {args.output}")
