@@ -44,7 +44,7 @@ def test_unfitted_label_keeps_its_raw_score_clamped() -> None:
 
 
 def test_calibration_survives_a_json_round_trip() -> None:
-    calibration = Calibration(0.45, (0.8, 2.0, 1.0), {"unrelated": ((0.5, 0.9), (0.6, 0.99))})
+    calibration = Calibration(0.45, (0.8, 2.0, 1.0), 0.35, {"unrelated": ((0.5, 0.9), (0.6, 0.99))})
     restored = Calibration.from_dict(json.loads(json.dumps(calibration.as_dict())))
     assert restored == calibration
 

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from monitor.errors import ModelError
 from monitor.match.model import Calibration
-from monitor.match.train import choose_rule, fit_confidence, fnc_predictions, precision_at
+from monitor.match.stance_features import blend
+from monitor.match.train import (
+    choose_rule,
+    fit_confidence,
+    fnc_predictions,
+    precision_at,
+    read_reference,
+)
 
 # Stage-2 columns: agree, disagree, discuss.
 RELATED = np.array([0.9, 0.9, 0.9, 0.4, 0.1])
@@ -41,8 +52,23 @@ def test_predictions_follow_threshold_and_weights() -> None:
 
 def test_rule_search_finds_the_rule_that_fits_the_gold_labels() -> None:
     gold = ["agree", "disagree", "discuss", "agree", "unrelated"]
-    rule = choose_rule(gold, RELATED, STANCE)
+    rule = choose_rule(gold, RELATED, STANCE, np.zeros_like(STANCE), (0.0,))
     assert fnc_predictions(RELATED, STANCE, rule) == gold
+
+
+def test_rule_search_weighs_in_the_feature_model_where_it_helps() -> None:
+    gold = ["agree", "discuss", "discuss", "agree", "unrelated"]
+    # The cross-encoder gets pair 2 wrong under every class weight; the feature model does not.
+    cross = STANCE.copy()
+    cross[1] = [0.2, 0.79, 0.01]
+    features = np.tile([0.05, 0.05, 0.9], (5, 1))
+    features[[0, 3]] = [0.9, 0.05, 0.05]
+    features[1] = [0.01, 0.01, 0.98]
+    alone = choose_rule(gold, RELATED, cross, features, (0.0,))
+    mixed = choose_rule(gold, RELATED, cross, features, (0.0, 0.5))
+    assert fnc_predictions(RELATED, cross, alone)[1] != "discuss"
+    assert mixed.feature_weight == 0.5
+    assert fnc_predictions(RELATED, blend(cross, features, 0.5), mixed) == gold
 
 
 def test_confidence_map_is_fitted_per_predicted_label() -> None:
@@ -62,3 +88,29 @@ def test_precision_counts_only_calls_at_or_above_the_threshold() -> None:
         "corroborates": {"calls": 2, "precision": 0.5},
         "contradicts": {"calls": 1, "precision": 1.0},
     }
+
+
+def _reference(folder: Path, trained_on: str) -> Path:
+    folder.mkdir()
+    card = {"seed": 7, "date": "2026-01-02", "trained_on": trained_on, "dev": {"macro_f1": 0.7}}
+    (folder / "card.json").write_text(json.dumps(card), encoding="utf-8")
+    rule = Calibration(0.35, (1.25, 2.0, 1.0), 0.2)
+    (folder / "calibration.json").write_text(json.dumps(rule.as_dict()), encoding="utf-8")
+    return folder
+
+
+def test_reference_model_lends_its_rule_and_dev_scores(tmp_path: Path) -> None:
+    calibration, dev = read_reference(_reference(tmp_path / "topic", "train"))
+    assert calibration == Calibration(0.35, (1.25, 2.0, 1.0), 0.2)
+    assert dev["macro_f1"] == 0.7
+    assert "seed 7" in dev["carried_from"]
+
+
+def test_reference_trained_on_dev_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="trained on dev too"):
+        read_reference(_reference(tmp_path / "all", "train+dev"))
+
+
+def test_reference_without_files_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match=r"card\.json: not found"):
+        read_reference(tmp_path)

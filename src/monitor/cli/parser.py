@@ -113,6 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data", required=True, help="folder with train_bodies.csv and splits/")
     train.add_argument("--out", help="model folder to write (default: the package's model)")
     train.add_argument("--seed", type=int, default=13, help="random seed (default: %(default)s)")
+    train.add_argument(
+        "--calibration-from",
+        metavar="DIR",
+        help="train on topic train and dev pairs together, keeping the decision rule and dev "
+        "scores of DIR, a model trained without this option (how the shipped model is made)",
+    )
     return parser
 
 

@@ -155,6 +155,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     setup_logging(args.log_level or "INFO")
     out = Path(args.out) if args.out else Path(__file__).parent.parent / "match" / "model"
-    train_model(Path(args.data), out, args.seed, lambda line: print(line, flush=True))
+    reference = Path(args.calibration_from) if args.calibration_from else None
+    train_model(
+        Path(args.data),
+        out,
+        args.seed,
+        lambda line: print(line, flush=True),
+        calibration_from=reference,
+    )
     print(f"model written to {out}")
     return 0

