@@ -17,6 +17,8 @@ from monitor.match.crossencoder import (
     ONNX_FILE,
     TOKENIZER_FILE,
     CrossEncoder,
+    CrossEncoderEnsemble,
+    member_files,
     tokenize_pairs,
 )
 
@@ -111,7 +113,31 @@ def test_card_with_other_labels_raises_model_error(tmp_path: Path) -> None:
         CrossEncoder.load(folder)
 
 
-def test_card_records_base_model_licence_and_dev_scores() -> None:
+def test_card_records_base_model_licence_and_training_pairs() -> None:
     card = json.loads((MODEL_DIR / CARD_FILE).read_text(encoding="utf-8"))
     assert card["base_model_licence"] == "Apache-2.0"
-    assert set(card["dev"]["torch_fp32"]["f1"]) == set(LABELS)
+    assert card["train_pairs"] > 10_000
+    assert card["labels"] == list(LABELS)
+
+
+def test_ensemble_averages_its_members(tmp_path: Path, encoder: CrossEncoder) -> None:
+    folder = _copy_model(tmp_path / "model")
+    onnx_file, card_file = member_files(2)
+    shutil.copy(folder / ONNX_FILE, folder / onnx_file)
+    shutil.copy(folder / CARD_FILE, folder / card_file)
+    shutil.copy(folder / ONNX_FILE, folder / member_files(4)[0])  # not loaded: no member 3
+    ensemble = CrossEncoderEnsemble.load(folder)
+    assert len(ensemble.members) == 2
+    pairs = [(CLAIM, AGREEING), (CLAIM, DISAGREEING)]
+    assert np.allclose(ensemble.predict_proba(pairs), encoder.predict_proba(pairs), atol=1e-6)
+
+
+def test_broken_ensemble_member_raises_model_error_naming_it(tmp_path: Path) -> None:
+    folder = _copy_model(tmp_path / "model")
+    onnx_file, card_file = member_files(2)
+    (folder / onnx_file).write_bytes(b"not an onnx model")
+    with pytest.raises(ModelError, match=r"stance_2\.json: model file missing"):
+        CrossEncoderEnsemble.load(folder)
+    shutil.copy(folder / CARD_FILE, folder / card_file)
+    with pytest.raises(ModelError, match=r"stance_2\.onnx: cannot load ONNX model"):
+        CrossEncoderEnsemble.load(folder)

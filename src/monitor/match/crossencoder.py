@@ -23,6 +23,8 @@ MODEL_DIR = Path(__file__).resolve().parent / "model"
 ONNX_FILE = "stance.onnx"
 TOKENIZER_FILE = "stance_tokenizer.json"
 CARD_FILE = "stance.json"
+# Further members of an ensemble, trained the same way from other seeds: stance_2.onnx, ...
+MAX_MEMBERS = 4
 LABELS: tuple[str, ...] = ("agree", "disagree", "discuss")
 INPUT_NAMES: tuple[str, ...] = ("input_ids", "attention_mask", "token_type_ids")
 # Each text is cut at this many characters per token of max_length before tokenizing: far more than
@@ -75,6 +77,13 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return result
 
 
+def member_files(member: int) -> tuple[str, str]:
+    """The ONNX and card file names of an ensemble member (1 is `stance.onnx`/`stance.json`)."""
+    if member == 1:
+        return ONNX_FILE, CARD_FILE
+    return f"stance_{member}.onnx", f"stance_{member}.json"
+
+
 def _read_card(path: Path) -> dict[str, Any]:
     try:
         card = json.loads(path.read_text(encoding="utf-8"))
@@ -118,15 +127,16 @@ class CrossEncoder:
     card: dict[str, Any] = field(repr=False)
 
     @classmethod
-    def load(cls, model_dir: Path = MODEL_DIR, threads: int = 0) -> CrossEncoder:
-        """Load `stance.onnx`, `stance_tokenizer.json` and `stance.json` from a folder."""
-        for name in (ONNX_FILE, TOKENIZER_FILE, CARD_FILE):
+    def load(cls, model_dir: Path = MODEL_DIR, threads: int = 0, member: int = 1) -> CrossEncoder:
+        """Load `stance.onnx`, `stance_tokenizer.json` and `stance.json` (or a member's files)."""
+        onnx_file, card_file = member_files(member)
+        for name in (onnx_file, TOKENIZER_FILE, card_file):
             if not (model_dir / name).is_file():
                 raise ModelError(f"{model_dir / name}: model file missing")
-        card = _read_card(model_dir / CARD_FILE)
+        card = _read_card(model_dir / card_file)
         max_length = int(card["max_length"])
         tokenizer = load_tokenizer(model_dir / TOKENIZER_FILE, max_length)
-        session = _open_session(model_dir / ONNX_FILE, threads)
+        session = _open_session(model_dir / onnx_file, threads)
         return cls(session, tokenizer, max_length, card)
 
     @property
@@ -143,4 +153,29 @@ class CrossEncoder:
             encodings = tokenize_pairs(self.tokenizer, [pairs[i] for i in chunk], self.max_length)
             logits = self.session.run(["logits"], pad_encodings(encodings))[0]
             result[chunk] = softmax(np.asarray(logits, dtype=np.float32))
+        return result
+
+
+@dataclass(frozen=True, slots=True)
+class CrossEncoderEnsemble:
+    """Cross-encoders of one recipe from different seeds; their probabilities are averaged."""
+
+    members: tuple[CrossEncoder, ...]
+
+    @classmethod
+    def load(cls, model_dir: Path = MODEL_DIR, threads: int = 0) -> CrossEncoderEnsemble:
+        """Load `stance.onnx` and every further member present (`stance_2.onnx`, ...)."""
+        members = [CrossEncoder.load(model_dir, threads)]
+        for member in range(2, MAX_MEMBERS + 1):
+            if not (model_dir / member_files(member)[0]).is_file():
+                break
+            members.append(CrossEncoder.load(model_dir, threads, member))
+        return cls(tuple(members))
+
+    def predict_proba(self, pairs: Sequence[tuple[str, str]], batch_size: int = 16) -> np.ndarray:
+        """The members' mean probabilities (n, 3) over agree / disagree / discuss."""
+        total = np.zeros((len(pairs), len(LABELS)), dtype=np.float32)
+        for member in self.members:
+            total += member.predict_proba(pairs, batch_size)
+        result: np.ndarray = total / len(self.members)
         return result

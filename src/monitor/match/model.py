@@ -261,9 +261,9 @@ def has_model(model_dir: Path) -> bool:
 def load_stage2(model_dir: Path) -> tuple[StanceClassifier, str]:
     """The cross-encoder when `stance.onnx` is present, else the lexical cues; and its name."""
     if (model_dir / STANCE_FILE).is_file():
-        from monitor.match.crossencoder import CrossEncoder
+        from monitor.match.crossencoder import CrossEncoderEnsemble
 
-        return CrossEncoder.load(model_dir), "cross-encoder"
+        return CrossEncoderEnsemble.load(model_dir), "cross-encoder"
     return LexicalStage2(), "lexical cues"
 
 
