@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import sys
+import types
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from monitor.errors import ModelError
+from monitor.match.fnc import Pair
 from monitor.match.model import Calibration
 from monitor.match.stance_features import blend
 from monitor.match.train import (
@@ -17,6 +21,7 @@ from monitor.match.train import (
     fnc_predictions,
     precision_at,
     read_reference,
+    train_stage2,
 )
 
 # Stage-2 columns: agree, disagree, discuss.
@@ -114,3 +119,34 @@ def test_reference_trained_on_dev_is_refused(tmp_path: Path) -> None:
 def test_reference_without_files_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match=r"card\.json: not found"):
         read_reference(tmp_path)
+
+
+def test_stage2_members_get_their_own_files_and_stale_ones_go(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seeds: list[int] = []
+
+    def fake_train(pairs: list[Pair], out_dir: Path, **options: Any) -> dict[str, Any]:
+        seeds.append(options["seed"])
+        assert all(pair.label != "unrelated" for pair in pairs)
+        for name in ("stance.onnx", "stance.json", "stance_tokenizer.json"):
+            (out_dir / name).write_text(f"{name} seed {options['seed']}", encoding="utf-8")
+        return {"seed": options["seed"]}
+
+    trainer = types.ModuleType("monitor.match.crossencoder_train")
+    trainer.train_cross_encoder = fake_train  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "monitor.match.crossencoder_train", trainer)
+    (tmp_path / "stance_3.onnx").write_text("from an older ensemble", encoding="utf-8")
+    pairs = [Pair("h", 1, "b", "agree"), Pair("h", 2, "b", "unrelated")]
+    result = train_stage2(pairs, [], tmp_path, seed=5, epochs=1, progress=print, members=2)
+    assert seeds == [5, 6]
+    assert [card["seed"] for card in result["members"]] == [5, 6]
+    assert (tmp_path / "stance.onnx").read_text(encoding="utf-8") == "stance.onnx seed 5"
+    assert (tmp_path / "stance_2.json").read_text(encoding="utf-8") == "stance.json seed 6"
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "stance.json",
+        "stance.onnx",
+        "stance_2.json",
+        "stance_2.onnx",
+        "stance_tokenizer.json",
+    ]

@@ -114,6 +114,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", help="model folder to write (default: the package's model)")
     train.add_argument("--seed", type=int, default=13, help="random seed (default: %(default)s)")
     train.add_argument(
+        "--members",
+        type=int,
+        choices=range(1, 5),
+        metavar="N",
+        help="cross-encoders (1-4) to train from seeds SEED, SEED+1, ... and average "
+        "(default: as many as the shipped model has)",
+    )
+    train.add_argument(
         "--calibration-from",
         metavar="DIR",
         help="train on topic train and dev pairs together, keeping the decision rule and dev "

@@ -151,7 +151,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Train the stance model from FNC-1 CSVs."""
-    from monitor.match.train import train_model
+    from monitor.match.train import MEMBERS, train_model
 
     setup_logging(args.log_level or "INFO")
     out = Path(args.out) if args.out else Path(__file__).parent.parent / "match" / "model"
@@ -162,6 +162,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         args.seed,
         lambda line: print(line, flush=True),
         calibration_from=reference,
+        members=args.members or MEMBERS,
     )
     print(f"model written to {out}")
     return 0

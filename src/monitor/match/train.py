@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import platform
+import shutil
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -51,6 +53,7 @@ TRAIN_STANCES = Path("splits/topic_train_stances.csv")
 DEV_STANCES = Path("splits/topic_dev_stances.csv")
 BODIES = Path("train_bodies.csv")
 EPOCHS = 2
+MEMBERS = 1  # cross-encoders trained from consecutive seeds and averaged
 VERSION = "v1"
 # Stage 2 is scored on dev pairs down to this P(related), so the threshold search can move.
 STAGE2_FLOOR = 0.2
@@ -285,17 +288,48 @@ def train_stage2(
     seed: int,
     epochs: int,
     progress: Progress,
+    members: int = MEMBERS,
 ) -> dict[str, Any]:
-    """Fine-tune and export the cross-encoder on the related training pairs (needs torch)."""
+    """Fine-tune and export the cross-encoder members on the related training pairs (needs torch).
+
+    Member k (seed + k - 1) is written as `stance.onnx`/`stance.json` for k = 1 and as
+    `stance_k.onnx`/`stance_k.json` after; they share `stance_tokenizer.json`.
+    """
+    from monitor.match.crossencoder import (
+        CARD_FILE,
+        MAX_MEMBERS,
+        ONNX_FILE,
+        TOKENIZER_FILE,
+        member_files,
+    )
     from monitor.match.crossencoder_train import train_cross_encoder
 
     started = time.monotonic()
     related = [pair for pair in train if pair.label in RELATED_LABELS]
     dev_related = [pair for pair in dev if pair.label in RELATED_LABELS]
-    card = train_cross_encoder(
-        related, out_dir, seed=seed, epochs=epochs, progress=progress, dev_pairs=dev_related
-    )
-    return {"train_seconds": round(time.monotonic() - started, 1), "card": card}
+    cards = []
+    for member in range(1, members + 1):
+        progress(f"cross-encoder member {member}/{members} (seed {seed + member - 1})")
+        with tempfile.TemporaryDirectory(dir=out_dir) as scratch:
+            folder = Path(scratch)
+            cards.append(
+                train_cross_encoder(
+                    related,
+                    folder,
+                    seed=seed + member - 1,
+                    epochs=epochs,
+                    progress=progress,
+                    dev_pairs=dev_related,
+                )
+            )
+            onnx_file, card_file = member_files(member)
+            shutil.move(folder / ONNX_FILE, out_dir / onnx_file)
+            shutil.move(folder / CARD_FILE, out_dir / card_file)
+            shutil.move(folder / TOKENIZER_FILE, out_dir / TOKENIZER_FILE)
+    for stale in range(members + 1, MAX_MEMBERS + 1):  # from an earlier, larger ensemble
+        for name in member_files(stale):
+            (out_dir / name).unlink(missing_ok=True)
+    return {"train_seconds": round(time.monotonic() - started, 1), "members": cards}
 
 
 def read_split(data_dir: Path) -> tuple[list[Pair], list[Pair]]:
@@ -366,6 +400,7 @@ def train_model(
     progress: Progress,
     epochs: int = EPOCHS,
     calibration_from: Path | None = None,
+    members: int = MEMBERS,
 ) -> dict[str, Any]:
     """Train both stages and calibrate, then write the model folder and its card.
 
@@ -384,7 +419,7 @@ def train_model(
     out_dir.mkdir(parents=True, exist_ok=True)
     stages: dict[str, Any] = {"stage1": train_stage1(train, out_dir, seed, progress)}
     held_out = [] if calibration_from is not None else dev
-    stages["stage2"] = train_stage2(train, held_out, out_dir, seed, epochs, progress)
+    stages["stage2"] = train_stage2(train, held_out, out_dir, seed, epochs, progress, members)
     if calibration_from is not None:
         write_json(out_dir / CALIBRATION_FILE, carried.as_dict())
     else:
