@@ -141,3 +141,26 @@ def test_broken_ensemble_member_raises_model_error_naming_it(tmp_path: Path) -> 
     shutil.copy(folder / CARD_FILE, folder / card_file)
     with pytest.raises(ModelError, match=r"stance_2\.onnx: cannot load ONNX model"):
         CrossEncoderEnsemble.load(folder)
+
+
+def test_card_evidence_k_defaults_to_three_and_is_checked(tmp_path: Path) -> None:
+    folder = _copy_model(tmp_path / "model")
+    card = json.loads((folder / CARD_FILE).read_text(encoding="utf-8"))
+    del card["evidence_k"]
+    (folder / CARD_FILE).write_text(json.dumps(card), encoding="utf-8")
+    assert CrossEncoder.load(folder).evidence_k == 3
+    card["evidence_k"] = 0
+    (folder / CARD_FILE).write_text(json.dumps(card), encoding="utf-8")
+    with pytest.raises(ModelError, match="evidence_k"):
+        CrossEncoder.load(folder)
+
+
+def test_ensemble_members_must_read_the_same_evidence(tmp_path: Path) -> None:
+    folder = _copy_model(tmp_path / "model")
+    onnx_file, card_file = member_files(2)
+    shutil.copy(folder / ONNX_FILE, folder / onnx_file)
+    card = json.loads((folder / CARD_FILE).read_text(encoding="utf-8"))
+    card["evidence_k"] = card.get("evidence_k", 3) + 1
+    (folder / card_file).write_text(json.dumps(card), encoding="utf-8")
+    with pytest.raises(ModelError, match="different evidence_k"):
+        CrossEncoderEnsemble.load(folder)

@@ -113,3 +113,34 @@ def test_refuting_words_the_claim_uses_do_not_count() -> None:
     body = "The report is false. Officials called it a hoax and said the claim was untrue."
     assert refuting_count("Police say a false alarm closed the bridge.", body) == 2
     assert refuting_count("A bridge closed on Monday.", body) == 3
+
+
+class _RecordingStage2:
+    """A stage 2 that reads five sentences and remembers what it was given."""
+
+    evidence_k = 5
+
+    def __init__(self) -> None:
+        self.pairs: list[tuple[str, str]] = []
+
+    def predict_proba(self, pairs: list[tuple[str, str]]) -> np.ndarray:
+        self.pairs.extend(pairs)
+        return np.full((len(pairs), 3), 1 / 3)
+
+
+@needs_model
+def test_stage2_reads_as_many_closest_sentences_as_its_card_says() -> None:
+    from monitor.match.features import claim_view
+    from monitor.match.model import load_two_stage
+
+    model = load_two_stage(MODEL_DIR)
+    recorder = _RecordingStage2()
+    model.stage2 = recorder
+    sentences = [f"Sentence {i} says the harbour bridge closed for repairs." for i in range(9)]
+    scores = model.score(
+        [claim_view("The harbour bridge closed for repairs")], model.view(sentences), 0.0
+    )
+    closest = recorder.pairs[0][1]
+    assert closest == " ".join(sentences[:5])
+    assert scores.evidence[0][:5] == sentences[:5]
+    assert scores.features.shape == (1, 3)

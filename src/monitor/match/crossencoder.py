@@ -25,6 +25,8 @@ TOKENIZER_FILE = "stance_tokenizer.json"
 CARD_FILE = "stance.json"
 # Further members of an ensemble, trained the same way from other seeds: stance_2.onnx, ...
 MAX_MEMBERS = 4
+# Closest sentences per claim a card without `evidence_k` was trained on.
+DEFAULT_EVIDENCE_K = 3
 LABELS: tuple[str, ...] = ("agree", "disagree", "discuss")
 INPUT_NAMES: tuple[str, ...] = ("input_ids", "attention_mask", "token_type_ids")
 # Each text is cut at this many characters per token of max_length before tokenizing: far more than
@@ -98,6 +100,9 @@ def _read_card(path: Path) -> dict[str, Any]:
     max_length = card.get("max_length")
     if not isinstance(max_length, int) or not 8 <= max_length <= 512:
         raise ModelError(f"{path}: max_length must be an integer in 8..512, found {max_length!r}")
+    evidence_k = card.get("evidence_k", DEFAULT_EVIDENCE_K)
+    if not isinstance(evidence_k, int) or not 1 <= evidence_k <= 10:
+        raise ModelError(f"{path}: evidence_k must be an integer in 1..10, found {evidence_k!r}")
     return card
 
 
@@ -143,6 +148,11 @@ class CrossEncoder:
     def labels(self) -> tuple[str, ...]:
         return LABELS
 
+    @property
+    def evidence_k(self) -> int:
+        """How many closest sentences the model was trained to read."""
+        return int(self.card.get("evidence_k", DEFAULT_EVIDENCE_K))
+
     def predict_proba(self, pairs: Sequence[tuple[str, str]], batch_size: int = 16) -> np.ndarray:
         """Probabilities (n, 3) over agree / disagree / discuss for (claim, evidence) pairs."""
         result = np.zeros((len(pairs), len(LABELS)), dtype=np.float32)
@@ -170,7 +180,14 @@ class CrossEncoderEnsemble:
             if not (model_dir / member_files(member)[0]).is_file():
                 break
             members.append(CrossEncoder.load(model_dir, threads, member))
+        if len({member.evidence_k for member in members}) > 1:
+            raise ModelError(f"{model_dir}: the cross-encoder members read different evidence_k")
         return cls(tuple(members))
+
+    @property
+    def evidence_k(self) -> int:
+        """How many closest sentences the members were trained to read."""
+        return self.members[0].evidence_k
 
     def predict_proba(self, pairs: Sequence[tuple[str, str]], batch_size: int = 16) -> np.ndarray:
         """The members' mean probabilities (n, 3) over agree / disagree / discuss."""

@@ -241,9 +241,13 @@ def _coverage(
 
 
 def claim_features(
-    claims: Sequence[ClaimView], article: ArticleView, encoder: Encoder, global_idf: GlobalIdf
+    claims: Sequence[ClaimView],
+    article: ArticleView,
+    encoder: Encoder,
+    global_idf: GlobalIdf,
+    k: int = EVIDENCE_SENTENCES,
 ) -> tuple[np.ndarray, list[list[int]]]:
-    """Feature rows for claims against one article, and each claim's best sentences (best first)."""
+    """Feature rows for claims against an article, and each claim's k best sentences, best first."""
     scores = [article.index.scores(claim.text) for claim in claims]
     needed = sorted({p for tfidf in scores for p in candidates(article, tfidf)})
     encode_sentences(article, needed, encoder)
@@ -256,5 +260,5 @@ def claim_features(
         pair_features(claim, article, tfidf, global_idf)
         for claim, tfidf in zip(claims, scores, strict=True)
     ]
-    best = [[p for p, _ in rank(tfidf, EVIDENCE_SENTENCES)] for tfidf in scores]
+    best = [[p for p, _ in rank(tfidf, k)] for tfidf in scores]
     return np.array(rows, dtype=np.float64).reshape(len(claims), len(FEATURE_NAMES)), best

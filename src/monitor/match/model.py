@@ -17,6 +17,7 @@ import numpy as np
 from monitor.errors import ModelError
 from monitor.match.encoder import ENCODER_FILE, SentenceEncoder
 from monitor.match.features import (
+    EVIDENCE_SENTENCES,
     ArticleView,
     ClaimView,
     GlobalIdf,
@@ -56,11 +57,18 @@ STAGE2_LABELS: tuple[StanceLabel, ...] = ("corroborates", "contradicts", "discus
 class StanceClassifier(Protocol):
     """Stage 2: probabilities of agree, disagree, discuss for (claim, evidence text) pairs."""
 
+    @property
+    def evidence_k(self) -> int:
+        """How many closest sentences make up the evidence text."""
+        ...
+
     def predict_proba(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray: ...
 
 
 class LexicalStage2:
     """Stage 2 from cue words, used until a cross-encoder is trained."""
+
+    evidence_k = EVIDENCE_SENTENCES
 
     def predict_proba(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
         rows = np.full((len(pairs), 3), 0.0)
@@ -173,9 +181,13 @@ class TwoStageModel:
         self, claims: Sequence[ClaimView], article: ArticleView, stage2_from: float | None = None
     ) -> PairScores:
         """Both stages' outputs; stage 2 runs where P(related) reaches `stage2_from`."""
-        rows, best = claim_features(claims, article, self.encoder, self.global_idf)
+        k = self.stage2.evidence_k
+        rows, best = claim_features(
+            claims, article, self.encoder, self.global_idf, max(k, EVIDENCE_SENTENCES)
+        )
         related = self.relatedness.predict(rows)
-        evidence = [[article.index.sentences[p] for p in positions] for positions in best]
+        evidence = [[article.index.sentences[p] for p in positions[:k]] for positions in best]
+        cue_best = [positions[:EVIDENCE_SENTENCES] for positions in best]
         cross = np.zeros((len(claims), 3))
         cues = np.zeros((len(claims), 3))
         floor = self.calibration.related_threshold if stage2_from is None else stage2_from
@@ -183,7 +195,9 @@ class TwoStageModel:
         if chosen:
             cross[chosen] = self._stage2(claims, article, evidence, chosen)
             if self.stance_features is not None:
-                extra = cue_rows([claims[i] for i in chosen], article, [best[i] for i in chosen])
+                extra = cue_rows(
+                    [claims[i] for i in chosen], article, [cue_best[i] for i in chosen]
+                )
                 cues[chosen] = self.stance_features.predict(np.hstack([rows[chosen], extra]))
         weight = self.calibration.feature_weight if self.stance_features is not None else 0.0
         stance = blend(cross, cues, weight)
