@@ -100,7 +100,7 @@ def _read_card(path: Path) -> dict[str, Any]:
     max_length = card.get("max_length")
     if not isinstance(max_length, int) or not 8 <= max_length <= 512:
         raise ModelError(f"{path}: max_length must be an integer in 8..512, found {max_length!r}")
-    evidence_k = card.get("evidence_k", DEFAULT_EVIDENCE_K)
+    evidence_k = card.setdefault("evidence_k", DEFAULT_EVIDENCE_K)
     if not isinstance(evidence_k, int) or not 1 <= evidence_k <= 10:
         raise ModelError(f"{path}: evidence_k must be an integer in 1..10, found {evidence_k!r}")
     return card
@@ -151,7 +151,7 @@ class CrossEncoder:
     @property
     def evidence_k(self) -> int:
         """How many closest sentences the model was trained to read."""
-        return int(self.card.get("evidence_k", DEFAULT_EVIDENCE_K))
+        return int(self.card["evidence_k"])
 
     def predict_proba(self, pairs: Sequence[tuple[str, str]], batch_size: int = 16) -> np.ndarray:
         """Probabilities (n, 3) over agree / disagree / discuss for (claim, evidence) pairs."""
